@@ -1,0 +1,63 @@
+"""law-core: large analysis workflows on luigi, with backends as plugins.
+
+``import law_core as law`` gives the vocabulary (Task, Workflow, targets, parameters).
+Names are imported on first use, so that ``law-core --help`` and plugin discovery do
+not pay for importing luigi.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    # errors
+    "LawCoreError": "law_core.errors", "PluginError": "law_core.errors",
+    "BackendNotFoundError": "law_core.errors", "PluginConflictError": "law_core.errors",
+    "ConfigError": "law_core.errors", "ParameterError": "law_core.errors",
+    "TaskError": "law_core.errors", "TargetError": "law_core.errors",
+    "FormatterError": "law_core.errors", "WorkflowError": "law_core.errors",
+    # tasks and workflows
+    "Task": "law_core.task", "WrapperTask": "law_core.task", "ExternalTask": "law_core.task",
+    "Workflow": "law_core.workflow.base", "LocalWorkflow": "law_core.workflow.base",
+    "JobManager": "law_core.workflow.job_manager",
+    # parameters
+    "CSVParameter": "law_core.parameters", "MultiCSVParameter": "law_core.parameters",
+    "RangeParameter": "law_core.parameters", "MultiRangeParameter": "law_core.parameters",
+    "DurationParameter": "law_core.parameters", "BytesParameter": "law_core.parameters",
+    "TaskInstanceParameter": "law_core.parameters",
+    "OptionalBoolParameter": "law_core.parameters",
+    "NO_STR": "law_core.parameters", "NO_INT": "law_core.parameters",
+    "NO_FLOAT": "law_core.parameters", "is_no_param": "law_core.parameters",
+    # targets
+    "target": "law_core.target.factory",
+    "FileSystem": "law_core.target.file_system",
+    "FileSystemTarget": "law_core.target.file", "FileTarget": "law_core.target.file",
+    "DirectoryTarget": "law_core.target.file",
+    "LocalFileSystem": "law_core.target.local", "LocalFileTarget": "law_core.target.local",
+    "LocalDirectoryTarget": "law_core.target.local",
+    "TargetCollection": "law_core.target.collection",
+    "SiblingFileCollection": "law_core.target.collection",
+    "NestedSiblingFileCollection": "law_core.target.collection",
+    # formatters, config, plugins
+    "Formatter": "law_core.formatter",
+    "Config": "law_core.config", "get_config": "law_core.config",
+    "get_registry": "law_core.registry",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'law_core' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -1,0 +1,3 @@
+from law_core.cli.main import console_main
+
+console_main()

@@ -1,0 +1,47 @@
+"""The core's own backends, registered through the core's entry point like any plugin."""
+
+from __future__ import annotations
+
+from law_core.hookspecs import hookimpl
+from law_core.records import FileSystemRecord, FormatterRecord, JobManagerRecord
+
+_FORMATTERS = "law_core.builtin.formatters"
+
+
+@hookimpl
+def law_core_file_systems() -> list[FileSystemRecord]:
+    return [FileSystemRecord("local", "law_core.target.local:LocalFileSystem",
+                             "the local disk", schemes=("file",))]
+
+
+@hookimpl
+def law_core_formatters() -> list[FormatterRecord]:
+    return [
+        FormatterRecord("text", f"{_FORMATTERS}:TextFormatter", "plain text",
+                        extensions=("txt", "log", "text")),
+        FormatterRecord("json", f"{_FORMATTERS}:JSONFormatter", "JSON", extensions=("json",)),
+        FormatterRecord("pickle", f"{_FORMATTERS}:PickleFormatter", "Python pickles",
+                        extensions=("pkl", "pickle")),
+        FormatterRecord("gzip", f"{_FORMATTERS}:GzipFormatter", "gzip-compressed data",
+                        extensions=("gz",)),
+        FormatterRecord("zip", f"{_FORMATTERS}:ZipFormatter", "zip archives",
+                        extensions=("zip",)),
+        FormatterRecord("tar", f"{_FORMATTERS}:TarFormatter", "tar archives",
+                        extensions=("tar", "tar.gz", "tgz", "tar.bz2", "tbz2", "tar.xz", "txz")),
+    ]
+
+
+@hookimpl
+def law_core_job_managers() -> list[JobManagerRecord]:
+    return [JobManagerRecord("local", "law_core.workflow.local:LocalJobManager",
+                             "branches on this machine, in this process or a process pool",
+                             config_defaults={})]
+
+
+@hookimpl
+def law_core_config_defaults() -> dict[str, dict[str, str]]:
+    return {
+        "target": {"store": "data"},
+        "local_workflow": {"workers": "1"},
+        "core": {"index_file": ".law-core/index.json"},
+    }

@@ -1,0 +1,1 @@
+"""The ``law-core`` command line: one module per subcommand."""

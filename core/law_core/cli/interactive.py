@@ -1,0 +1,235 @@
+"""The interactive options of ``law-core run``, with law's semantics.
+
+Each function takes the task and the option's value (``DEPTH[,...]``) and returns
+whether the task should be run afterwards (only ``--remove-output D,M,true`` does).
+Depth 0 is the task alone, -1 the whole tree. Collections are counted from one listing
+per directory, so the status of a 100000-branch workflow is quick.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import luigi
+
+from law_core.errors import ParameterError
+from law_core.target.collection import TargetCollection
+from law_core.target.file import DirectoryTarget, FileSystemTarget, FileTarget
+
+
+def _parse(spec: str, option: str, defaults: tuple[Any, ...]) -> list[Any]:
+    parts = [p.strip() for p in spec.split(",")]
+    if len(parts) > len(defaults):
+        raise ParameterError(f"{option} takes at most {len(defaults)} comma-separated values, "
+                             f"got {spec!r}")
+    values = list(defaults)
+    for i, part in enumerate(parts):
+        if part == "":
+            continue
+        if isinstance(defaults[i], bool):
+            if part.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ParameterError(f"{option}: expected true or false, not {part!r}")
+            values[i] = part.lower() in ("true", "1", "yes")
+        elif isinstance(defaults[i], int):
+            try:
+                values[i] = int(part)
+            except ValueError:
+                raise ParameterError(f"{option}: expected an integer depth, not {part!r}") \
+                    from None
+        else:
+            values[i] = part
+    return values
+
+
+def walk(task: Any, max_depth: int) -> Iterator[tuple[Any, int, bool]]:
+    """(task, depth, seen before) for the task and its requirements, depth first."""
+    seen: set[str] = set()
+    stack = [(task, 0)]
+    while stack:
+        current, depth = stack.pop()
+        repeated = current.task_id in seen
+        seen.add(current.task_id)
+        yield current, depth, repeated
+        if repeated or (max_depth >= 0 and depth >= max_depth):
+            continue
+        deps = luigi.task.flatten(current.requires())
+        stack.extend((dep, depth + 1) for dep in reversed(deps))
+
+
+def _outputs(task: Any) -> list[Any]:
+    """The task's outputs; collections stay whole."""
+    out = task.output()
+    if isinstance(out, dict):
+        return [t for v in out.values() for t in _outputs_of(v)]
+    return _outputs_of(out)
+
+
+def _outputs_of(value: Any) -> list[Any]:
+    if isinstance(value, (TargetCollection, luigi.Target)):
+        return [value]
+    return [t for v in (value.values() if isinstance(value, dict) else value)
+            for t in _outputs_of(v)] if isinstance(value, (dict, list, tuple)) else []
+
+
+def _files(target: Any, existing_only: bool = False) -> list[Any]:
+    if isinstance(target, TargetCollection):
+        items = target.iter_existing() if existing_only else target.targets.items()
+        return [leaf for _, v in items for leaf in luigi.task.flatten(v)]
+    if existing_only and not target.exists():
+        return []
+    return [target]
+
+
+def _label(target: Any) -> str:
+    return target.uri() if isinstance(target, FileSystemTarget) else repr(target)
+
+
+class _Colors:
+    def __init__(self) -> None:
+        self.on = sys.stdout.isatty()
+
+    def __call__(self, text: str, color: str) -> str:
+        codes = {"green": 32, "red": 31, "cyan": 36, "grey": 90}
+        return f"\033[{codes[color]}m{text}\033[0m" if self.on else text
+
+
+def _task_line(task: Any, depth: int, repeated: bool, color: _Colors) -> str:
+    mark = " (see above)" if repeated else ""
+    external = " [external]" if isinstance(task, luigi.ExternalTask) else ""
+    return f"{'|   ' * depth}{depth} > {color(repr(task), 'cyan')}{external}{mark}"
+
+
+def print_deps(task: Any, spec: str) -> bool:
+    (max_depth,) = _parse(spec, "--print-deps", (0,))
+    color = _Colors()
+    print(f"dependencies of {task!r} to depth {max_depth}\n")
+    for current, depth, repeated in walk(task, max_depth):
+        print(_task_line(current, depth, repeated, color))
+    return False
+
+
+def print_status(task: Any, spec: str) -> bool:
+    max_depth, target_depth = _parse(spec, "--print-status", (0, 0))
+    color = _Colors()
+    print(f"status of {task!r} to depth {max_depth}\n")
+    for current, depth, repeated in walk(task, max_depth):
+        print(_task_line(current, depth, repeated, color))
+        if repeated:
+            continue
+        indent = "|   " * depth + "      "
+        for target in _outputs(current):
+            if isinstance(target, TargetCollection):
+                existing = target.existing_keys()
+                n, total = len(existing), len(target)
+                ok = n >= target.required_count()
+                word = color("existent", "green") if ok else color("absent", "red")
+                print(f"{indent}collection of {total} targets: {word} ({n}/{total})")
+                if target_depth > 0:
+                    for key, value in target.targets.items():
+                        mark = color("existent", "green") if key in existing else \
+                            color("absent", "red")
+                        for leaf in luigi.task.flatten(value):
+                            print(f"{indent}    {key}: {_label(leaf)}: {mark}")
+            else:
+                ok = target.exists()
+                word = color("existent", "green") if ok else color("absent", "red")
+                print(f"{indent}{_label(target)}: {word}")
+    return False
+
+
+def print_output(task: Any, spec: str) -> bool:
+    (max_depth,) = _parse(spec, "--print-output", (0,))
+    printed: set[str] = set()
+    for current, _, repeated in walk(task, max_depth):
+        if repeated:
+            continue
+        for target in _outputs(current):
+            for leaf in _files(target):
+                label = _label(leaf)
+                if label not in printed:
+                    printed.add(label)
+                    print(label)
+    return False
+
+
+class _Asker:
+    """Asks y/n/a/q once per task; 'a' says yes to all that follow."""
+
+    def __init__(self) -> None:
+        self.all = False
+
+    def __call__(self, question: str) -> bool:
+        if self.all:
+            return True
+        while True:
+            try:
+                answer = input(f"{question} [y/n/a(ll)/q(uit)] ").strip().lower()
+            except EOFError:
+                answer = "q"
+            if answer in ("y", "n", "a", "q"):
+                break
+        if answer == "q":
+            raise SystemExit(0)
+        if answer == "a":
+            self.all = True
+        return answer in ("y", "a")
+
+
+def _modal_tasks(task: Any, spec: str, option: str, third: Any) -> Iterator[tuple[Any, str, Any]]:
+    max_depth, mode, extra = _parse(spec, option, (0, "i", third))
+    if mode not in ("i", "a", "d"):
+        raise ParameterError(f"{option}: MODE must be i (interactive), a (all) or d (dry run),"
+                             f" not {mode!r}")
+    for current, _, repeated in walk(task, max_depth):
+        if repeated:
+            continue
+        yield current, mode, extra
+
+
+def remove_output(task: Any, spec: str) -> bool:
+    ask = _Asker()
+    run_after = False
+    for current, mode, run_flag in _modal_tasks(task, spec, "--remove-output", False):
+        run_after = run_flag
+        if isinstance(current, luigi.ExternalTask):
+            print(f"skipping external task {current!r}")
+            continue
+        targets = [leaf for t in _outputs(current) for leaf in _files(t, existing_only=True)]
+        if not targets:
+            continue
+        if mode == "d":
+            for leaf in targets:
+                print(f"would remove {_label(leaf)}")
+            continue
+        if mode == "i" and not ask(f"remove {len(targets)} output(s) of {current!r}?"):
+            continue
+        for leaf in targets:
+            leaf.remove()
+            print(f"removed {_label(leaf)}")
+    return run_after
+
+
+def fetch_output(task: Any, spec: str) -> bool:
+    from law_core.target.local import LocalDirectoryTarget
+
+    ask = _Asker()
+    for current, mode, directory in _modal_tasks(task, spec, "--fetch-output", "."):
+        destination = LocalDirectoryTarget(directory)
+        targets = [leaf for t in _outputs(current) for leaf in _files(t, existing_only=True)
+                   if isinstance(leaf, (FileTarget, DirectoryTarget))]
+        if not targets:
+            continue
+        if mode == "d":
+            for leaf in targets:
+                print(f"would fetch {_label(leaf)} to {destination.path}")
+            continue
+        if mode == "i" and not ask(f"fetch {len(targets)} output(s) of {current!r}?"):
+            continue
+        for leaf in targets:
+            dst = destination.child(leaf.basename, "d" if isinstance(leaf, DirectoryTarget)
+                                    else "f")
+            leaf.copy_to(dst)
+            print(f"fetched {_label(leaf)} to {dst.path}")
+    return False

@@ -1,0 +1,258 @@
+"""``law-core run TASK [params]``: build a task from the command line and run or inspect it."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Any
+
+from law_core.errors import LawCoreError, ParameterError
+
+INTERACTIVE_OPTIONS = ("print_deps", "print_status", "print_output", "remove_output",
+                       "fetch_output")
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("run options")
+    group.add_argument("--workers", type=int, default=None, metavar="N",
+                       help="parallel luigi workers, and processes of a local workflow "
+                       "(default: [local_workflow] workers, 1)")
+    scheduler = group.add_mutually_exclusive_group()
+    scheduler.add_argument("--local-scheduler", action="store_true",
+                           help="use an in-process scheduler (the default)")
+    scheduler.add_argument("--scheduler-host", metavar="HOST",
+                           help="use the central luigi scheduler on HOST")
+    group.add_argument("--scheduler-port", type=int, default=8082, metavar="PORT")
+    group.add_argument("--log-level", default="INFO",
+                       choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    inspect = parser.add_argument_group(
+        "interactive options (the task is not run; the command exits 0)")
+    inspect.add_argument("--print-deps", metavar="DEPTH",
+                         help="print the dependency tree to DEPTH (0: the task, -1: all)")
+    inspect.add_argument("--print-status", metavar="DEPTH[,TARGET_DEPTH]",
+                         help="print the status of each task and output; TARGET_DEPTH > 0 "
+                         "expands collections")
+    inspect.add_argument("--print-output", metavar="DEPTH",
+                         help="print the output URIs of the tasks to DEPTH, one per line")
+    inspect.add_argument("--remove-output", metavar="DEPTH[,MODE[,RUN]]",
+                         help="remove outputs to DEPTH; MODE i (ask, default), a (all), "
+                         "d (dry run); RUN true runs the task afterwards")
+    inspect.add_argument("--fetch-output", metavar="DEPTH[,MODE[,DIR]]",
+                         help="copy outputs to DIR (default: .); MODE i, a or d as above")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("task", metavar="TASK", help="MODULE.CLASS, or a family in the index")
+    parser.add_argument("params", nargs=argparse.REMAINDER, metavar="PARAMS",
+                        help="task parameters (--name value) and the options below")
+    add_run_options(parser)
+    parser.epilog = "Parameters of a task: law-core run TASK --help"
+
+
+class _RaisingParser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse would print usage and exit
+        raise ParameterError(message)
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _join_negative_values(argv: list[str]) -> list[str]:
+    """``--print-status -1,1`` -> ``--print-status=-1,1``: argparse would take a value
+    starting with '-' for an option."""
+    joined: list[str] = []
+    values = iter(argv)
+    for arg in values:
+        if arg.replace("_", "-").lstrip("-") in {o.replace("_", "-") for o in INTERACTIVE_OPTIONS}:
+            value = next(values, None)
+            joined.append(arg if value is None else f"{arg}={value}")
+        else:
+            joined.append(arg)
+    return joined
+
+
+def build_task(cls: type, argv: list[str]) -> Any:
+    """An instance of ``cls`` from ``--param value`` arguments, with clear errors for
+    unknown parameters, bad values and missing required ones."""
+    import difflib
+
+    import luigi
+    from luigi.parameter import MissingParameterException
+
+    family = cls.get_task_family()
+    params = dict(cls.get_params())
+    parser = _RaisingParser(prog=f"law-core run {family}", allow_abbrev=False, add_help=False)
+    for name, param in params.items():
+        flags = [_flag(name)] + (["--" + name] if "_" in name else [])
+        is_bool = isinstance(param, (luigi.BoolParameter, luigi.OptionalBoolParameter)) or \
+            type(param).__name__ == "OptionalBoolParameter"
+        parser.add_argument(*flags, dest=name, default=argparse.SUPPRESS,
+                            nargs="?" if is_bool else None, const="true" if is_bool else None)
+    given, unknown = parser.parse_known_args(argv)
+    if unknown:
+        flag = next((u for u in unknown if u.startswith("-")), unknown[0])
+        known = [_flag(n) for n in params]
+        close = difflib.get_close_matches(flag.split("=")[0], known, n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        raise ParameterError(
+            f"unknown parameter {flag} of {family}{hint} (its parameters: {', '.join(known)})")
+    values = {}
+    for name, raw in vars(given).items():
+        try:
+            values[name] = params[name].parse(raw)
+        except Exception as err:
+            expected = type(params[name]).__name__
+            raise ParameterError(
+                f"bad value {raw!r} for {_flag(name)} of {family} (a {expected}): {err}"
+            ) from None
+    try:
+        return cls(**values)
+    except MissingParameterException as err:
+        raise ParameterError(f"{family} needs a value for a parameter without default: {err}")\
+            from None
+    except LawCoreError:
+        raise
+    except (ValueError, TypeError) as err:
+        raise ParameterError(f"cannot build {family} from the given parameters: {err}") \
+            from None
+
+
+def validate_task(task: Any) -> None:
+    """Fail early on a branch out of range, a broken branch map or an unknown --workflow."""
+    from law_core.workflow.base import Workflow
+
+    if isinstance(task, Workflow):
+        task.check_branch()
+        if task.is_workflow():
+            from law_core.registry import get_registry
+
+            get_registry().job_manager(task.workflow)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.params and args.params[0] in ("-h", "--help"):
+        return _print_task_help(args.task)
+    options = argparse.ArgumentParser(prog="law-core run", add_help=False)
+    add_run_options(options)
+    opts, rest = options.parse_known_args(_join_negative_values(args.params))
+    for name in ("workers", "scheduler_host", "print_deps", "print_status", "print_output",
+                 "remove_output", "fetch_output"):
+        if getattr(opts, name) is None and getattr(args, name, None) is not None:
+            setattr(opts, name, getattr(args, name))
+
+    logging.basicConfig(level=opts.log_level, format="%(levelname)s: %(message)s")
+    # luigi's own chatter only when debugging
+    for name in ("luigi", "luigi-interface"):
+        logging.getLogger(name).setLevel(
+            logging.INFO if opts.log_level == "DEBUG" else logging.WARNING)
+    from law_core.config import get_config
+    from law_core.index import find_task_class
+
+    if opts.workers is not None:
+        if opts.workers < 1:
+            raise ParameterError(f"--workers must be at least 1, not {opts.workers}")
+        get_config().override("local_workflow", "workers", str(opts.workers), "--workers")
+
+    cls = find_task_class(args.task)
+    task = build_task(cls, rest)
+    validate_task(task)
+
+    from law_core.cli import interactive
+
+    for name in INTERACTIVE_OPTIONS:
+        spec = getattr(opts, name)
+        if spec is not None:
+            carry_on = getattr(interactive, name)(task, spec)
+            if not carry_on:
+                return 0
+    return execute(task, opts)
+
+
+def execute(task: Any, opts: argparse.Namespace) -> int:
+    """Run ``task`` with luigi; return 0 on success, 1 on failure, after a clear summary."""
+    import luigi
+
+    if task.complete():
+        print(f"{task!r} is complete; nothing to run")
+        return 0
+    _watch_failures()
+    _FAILURES.clear()
+    # law-core configured logging already; luigi's own set-up would duplicate every line
+    luigi.configuration.get_config().set("core", "no_configure_logging", "true")
+    result = luigi.build(
+        [task],
+        local_scheduler=opts.scheduler_host is None,
+        scheduler_host=opts.scheduler_host or "localhost",
+        scheduler_port=opts.scheduler_port,
+        workers=opts.workers or 1,
+        detailed_summary=True,
+    )
+    failures = list(_FAILURES)
+    ok = result.status in (luigi.LuigiStatusCode.SUCCESS,
+                           luigi.LuigiStatusCode.SUCCESS_WITH_RETRY)
+    if ok:
+        print(f"{task!r} done")
+        return 0
+    for failed_task, exception in failures:
+        print(f"law-core: error: {failed_task!r} failed: {type(exception).__name__}: "
+              f"{exception}", file=sys.stderr)
+    if not failures:
+        print(f"law-core: error: {task!r} did not complete ({result.status.name}):\n"
+              f"{result.summary_text}", file=sys.stderr)
+    return 1
+
+
+#: (task, exception) of every task that failed in this process's current run
+_FAILURES: list[tuple[Any, BaseException]] = []
+_WATCHING = False
+
+
+def _watch_failures() -> None:
+    """Collect failures through luigi's public event API (handlers cannot be removed,
+    so one module-level handler is registered once)."""
+    global _WATCHING
+    if _WATCHING:
+        return
+    import luigi
+
+    from law_core.events import TaskEvent, emit_task_event
+
+    @luigi.Task.event_handler(luigi.Event.FAILURE)
+    def on_failure(task: Any, exception: BaseException) -> None:
+        _FAILURES.append((task, exception))
+        emit_task_event(TaskEvent("failure", task.task_id, task.get_task_family(),
+                                  str(exception)))
+
+    @luigi.Task.event_handler(luigi.Event.START)
+    def on_start(task: Any) -> None:
+        emit_task_event(TaskEvent("start", task.task_id, task.get_task_family()))
+
+    @luigi.Task.event_handler(luigi.Event.SUCCESS)
+    def on_success(task: Any) -> None:
+        emit_task_event(TaskEvent("success", task.task_id, task.get_task_family()))
+
+    _WATCHING = True
+
+
+def _print_task_help(name: str) -> int:
+    from law_core.index import find_task_class
+
+    cls = find_task_class(name)
+    print(f"law-core run {cls.get_task_family()} [PARAMS] [OPTIONS]\n")
+    print((cls.__doc__ or "").strip() + "\n")
+    print("parameters:")
+    family = cls.get_task_family()
+    for pname, param in cls.get_params():
+        if param.has_task_value(family, pname):
+            value = param.task_value(family, pname)
+            default = f"default: {param.serialize(value) if value is not None else None}"
+        else:
+            default = "required"
+        desc = f" {param.description}" if param.description else ""
+        print(f"  {_flag(pname)}{desc} ({default})")
+    options = argparse.ArgumentParser(prog="", add_help=False, usage=argparse.SUPPRESS)
+    add_run_options(options)
+    print(options.format_help().strip())
+    return 0

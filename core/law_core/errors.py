@@ -1,0 +1,59 @@
+"""The one exception hierarchy of law-core.
+
+Every error a user can meet is a :class:`LawCoreError`, so ``except law.LawCoreError``
+catches all of them, and the CLI turns each into a message and a non-zero exit instead of
+a traceback. Messages say what was wrong and what to do.
+"""
+
+from __future__ import annotations
+
+
+class LawCoreError(Exception):
+    """Base class of every error raised by law-core and its plugins."""
+
+
+class PluginError(LawCoreError):
+    """A plugin could not be loaded or used."""
+
+
+class BackendNotFoundError(PluginError):
+    """No installed plugin provides the backend that was asked for."""
+
+    def __init__(self, kind: str, name: str, distribution: str | None, installed: list[str]):
+        self.kind = kind
+        self.name = name
+        self.distribution = distribution
+        self.installed = installed
+        msg = f"no installed plugin provides the {kind} '{name}'"
+        if distribution:
+            msg += f"; the distribution {distribution} provides it (pip install {distribution})"
+        msg += "; installed: " + (", ".join(sorted(installed)) if installed else "none")
+        super().__init__(msg)
+
+
+class PluginConflictError(PluginError):
+    """Two plugins claim the same backend name or scheme."""
+
+
+class ConfigError(LawCoreError):
+    """A config file or value is malformed."""
+
+
+class ParameterError(LawCoreError, ValueError):
+    """A task parameter got a value it cannot take (a ValueError too, as luigi expects)."""
+
+
+class TaskError(LawCoreError):
+    """A task is defined or used wrongly (unknown family, bad branch, ...)."""
+
+
+class TargetError(LawCoreError):
+    """A target operation failed (missing file, unwritable directory, ...)."""
+
+
+class FormatterError(LawCoreError):
+    """No formatter fits, or a formatter failed to read or write."""
+
+
+class WorkflowError(LawCoreError):
+    """A workflow's branch map or run went wrong."""

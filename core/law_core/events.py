@@ -1,0 +1,58 @@
+"""Task and job events, passed to the ``law_core_task_event`` / ``law_core_job_event`` hooks.
+
+Dashboards and notifiers implement those hooks; the core emits events and never waits on
+what a hook does with them beyond the call itself.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class TaskEvent:
+    """Something happened to a task: ``kind`` is one of :data:`TASK_EVENT_KINDS`."""
+
+    kind: str
+    task_id: str
+    task_family: str
+    error: str | None = None
+    time: float = field(default_factory=time.time)
+
+
+TASK_EVENT_KINDS = ("start", "success", "failure")
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    """Something happened to a job of a remote workflow: ``kind`` is one of
+    :data:`JOB_EVENT_KINDS`."""
+
+    kind: str
+    workflow_id: str
+    job_manager: str
+    job_num: int
+    job_id: str | None = None
+    status: str | None = None
+    branches: tuple[int, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+    time: float = field(default_factory=time.time)
+
+
+JOB_EVENT_KINDS = ("submitted", "status_changed", "finished", "failed")
+
+
+def emit_task_event(event: TaskEvent) -> None:
+    """Hand a task event to every plugin implementing ``law_core_task_event``."""
+    from law_core.registry import get_registry
+
+    get_registry().hook.law_core_task_event(event=event)
+
+
+def emit_job_event(event: JobEvent) -> None:
+    """Hand a job event to every plugin implementing ``law_core_job_event``."""
+    from law_core.registry import get_registry
+
+    get_registry().hook.law_core_job_event(event=event)

@@ -1,0 +1,89 @@
+"""Declarative records that plugins return from their hooks.
+
+A record says what a backend is called and where its class lives, as a ``"module:attr"``
+reference, so that discovering a plugin imports no backend library: the class is only
+imported by :meth:`Record.load` when the backend is first used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def load_reference(reference: str) -> Any:
+    """Import ``"package.module:attr"`` (``attr`` may be dotted) and return the object."""
+    module_name, _, attr = reference.partition(":")
+    obj: Any = importlib.import_module(module_name)
+    for part in filter(None, attr.split(".")):
+        obj = getattr(obj, part)
+    return obj
+
+
+@dataclass(frozen=True)
+class Record:
+    """Common part of all backend records: a name and a lazy class reference."""
+
+    name: str
+    cls: str
+    description: str = ""
+
+    def load(self) -> Any:
+        """Import and return the backend class."""
+        return load_reference(self.cls)
+
+
+@dataclass(frozen=True)
+class FileSystemRecord(Record):
+    """A file system, selected by the URI schemes it serves (``root``, ``davs``, ...)."""
+
+    schemes: tuple[str, ...] = ()
+    #: name of the config section holding the backend's own options (``[gfal]``)
+    config_section: str | None = None
+
+
+@dataclass(frozen=True)
+class FormatterRecord(Record):
+    """A file format, selected by name or by file extension.
+
+    ``extensions`` are given without the leading dot and may have several parts
+    (``"tar.gz"``). When formatters of several plugins claim one extension, the
+    highest ``priority`` wins, then the lexically first name.
+    """
+
+    extensions: tuple[str, ...] = ()
+    priority: int = 0
+
+
+@dataclass(frozen=True)
+class JobManagerRecord(Record):
+    """A run location, selected by ``--workflow NAME``.
+
+    ``parameters`` optionally references a mapping of parameter name to luigi Parameter
+    that every workflow gains when the plugin is installed (``slurm_partition``);
+    ``config_defaults`` go into the config section of the same name.
+    """
+
+    parameters: str | None = None
+    config_defaults: dict[str, str] = field(default_factory=dict)
+
+    def load_parameters(self) -> dict[str, Any]:
+        return dict(load_reference(self.parameters)) if self.parameters else {}
+
+
+@dataclass(frozen=True)
+class SandboxRecord(Record):
+    """A software environment, selected by the type before ``::`` in ``sandbox``."""
+
+
+@dataclass(frozen=True)
+class CliCommandRecord(Record):
+    """An extra ``law-core`` subcommand.
+
+    ``cls`` references a callable ``run(args) -> int | None``; ``configure`` (optional,
+    a plain function in the light plugin module) adds its arguments to the parser.
+    """
+
+    configure: Callable[[Any], None] | None = None

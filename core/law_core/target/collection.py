@@ -1,0 +1,130 @@
+"""Collections of targets, whose existence is checked with one listing per directory.
+
+A workflow with 100000 branches has 100000 outputs; asking the storage about each costs
+minutes on a grid door. A collection groups its file-system targets by directory and
+lists each directory once, then answers for all of them from the listings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import luigi
+
+from law_core.errors import TargetError
+from law_core.target.file import FileSystemTarget
+
+
+class TargetCollection(luigi.Target):
+    """Targets keyed by branch number (or any key), existing when enough of them do.
+
+    ``threshold``: a value <= 1 is the fraction of targets that must exist, a value > 1
+    an absolute count.
+    """
+
+    def __init__(
+        self, targets: Mapping[Any, Any] | Sequence[Any], threshold: float = 1.0
+    ):
+        self.targets: dict[Any, Any] = (
+            dict(targets) if isinstance(targets, Mapping) else dict(enumerate(targets))
+        )
+        self.threshold = threshold
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(len={len(self)}, threshold={self.threshold})"
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.targets.values())
+
+    def __getitem__(self, key: Any) -> Any:
+        return self.targets[key]
+
+    def keys(self) -> list[Any]:
+        return list(self.targets)
+
+    def items(self) -> list[tuple[Any, Any]]:
+        return list(self.targets.items())
+
+    def required_count(self) -> int:
+        n = len(self.targets)
+        return int(min(self.threshold, n) if self.threshold > 1 else -(-self.threshold * n // 1))
+
+    def existing_keys(self) -> set[Any]:
+        """Keys of the targets that exist, from one listing per directory."""
+        existing: set[Any] = set()
+        by_directory: dict[tuple[int, str], list[tuple[Any, str]]] = {}
+        file_systems: dict[int, Any] = {}
+        for key, value in self.targets.items():
+            leaves = _leaves(value)
+            if all(isinstance(t, FileSystemTarget) for t in leaves) and leaves:
+                for t in leaves:
+                    fs_key = id(t.fs)
+                    file_systems[fs_key] = t.fs
+                    by_directory.setdefault((fs_key, t.dirname), []).append((key, t.basename))
+            elif all(t.exists() for t in leaves):
+                existing.add(key)
+        missing_leaf: set[Any] = set()
+        present_leaf: set[Any] = set()
+        for (fs_key, directory), entries in by_directory.items():
+            try:
+                names = set(file_systems[fs_key].listdir(directory))
+            except (FileNotFoundError, NotADirectoryError):
+                names = set()
+            for key, basename in entries:
+                (present_leaf if basename in names else missing_leaf).add(key)
+        existing |= present_leaf - missing_leaf
+        return existing
+
+    def count(self) -> tuple[int, int]:
+        """(number of existing targets, number of targets)."""
+        return len(self.existing_keys()), len(self.targets)
+
+    def exists(self) -> bool:
+        return self.count()[0] >= self.required_count()
+
+    def iter_existing(self) -> Iterator[tuple[Any, Any]]:
+        existing = self.existing_keys()
+        return ((k, t) for k, t in self.targets.items() if k in existing)
+
+    def iter_missing(self) -> Iterator[tuple[Any, Any]]:
+        existing = self.existing_keys()
+        return ((k, t) for k, t in self.targets.items() if k not in existing)
+
+    def remove(self) -> None:
+        for target in (t for value in self.targets.values() for t in _leaves(value)):
+            if target.exists():
+                target.remove()
+
+    def uri(self) -> list[str]:
+        return [t.uri() for value in self.targets.values() for t in _leaves(value)]
+
+
+class SiblingFileCollection(TargetCollection):
+    """A collection of files that all live in one directory: one listing answers all."""
+
+    def __init__(self, targets: Mapping[Any, Any] | Sequence[Any], threshold: float = 1.0):
+        super().__init__(targets, threshold)
+        dirs = {(id(t.fs), t.dirname) for v in self.targets.values() for t in _leaves(v)}
+        if len(dirs) > 1:
+            raise TargetError(
+                f"a SiblingFileCollection needs all files in one directory, these are in "
+                f"{len(dirs)}; use a NestedSiblingFileCollection"
+            )
+        self.dir = next(iter(dirs))[1] if dirs else None
+
+
+class NestedSiblingFileCollection(TargetCollection):
+    """A collection of files spread over several directories, one listing for each."""
+
+
+def _leaves(value: Any) -> list[Any]:
+    """The targets inside a (possibly nested) structure of targets."""
+    if isinstance(value, FileSystemTarget):
+        return [value]
+    if isinstance(value, TargetCollection):
+        return [t for v in value.targets.values() for t in _leaves(v)]
+    return luigi.task.flatten(value)

@@ -1,0 +1,85 @@
+"""The local file system, and targets on it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+from law_core.target.file import DirectoryTarget, FileSystemTarget, FileTarget
+from law_core.target.file_system import FileSystem, StatResult
+
+
+class LocalFileSystem(FileSystem):
+    """The disk of the machine the process runs on (URI scheme ``file``)."""
+
+    is_local = True
+
+    def uri(self, path: str) -> str:
+        return "file://" + path
+
+    def stat(self, path: str) -> StatResult:
+        st = os.stat(path)
+        return StatResult(size=st.st_size, mtime=st.st_mtime, is_dir=os.path.isdir(path))
+
+    def exists(self, path: str) -> bool:
+        return os.path.exists(path)
+
+    def isdir(self, path: str) -> bool:
+        return os.path.isdir(path)
+
+    def listdir(self, path: str) -> list[str]:
+        return os.listdir(path)
+
+    def mkdir(self, path: str) -> None:
+        os.makedirs(path, exist_ok=True)
+
+    def remove(self, path: str) -> None:
+        os.remove(path)
+
+    def rmdir(self, path: str, recursive: bool = False) -> None:
+        if recursive:
+            shutil.rmtree(path)
+        else:
+            os.rmdir(path)
+
+    def rename(self, src: str, dst: str) -> None:
+        os.replace(src, dst)
+
+    def put(self, local_path: str, path: str) -> None:
+        shutil.copyfile(local_path, path)
+
+    def get(self, path: str, local_path: str) -> None:
+        shutil.copyfile(path, local_path)
+
+    def copy(self, src: str, dst: str) -> None:
+        shutil.copyfile(src, dst)
+
+
+#: the one local file system instance, shared by all local targets
+local_fs = LocalFileSystem("local")
+
+
+def local_path(path: str) -> str:
+    """An absolute, normalized path with ``~`` and environment variables expanded."""
+    if path.startswith("file://"):
+        path = path[len("file://"):]
+    return os.path.abspath(os.path.expandvars(os.path.expanduser(path)))
+
+
+class _LocalTarget(FileSystemTarget):
+    def __init__(self, path: str, fs: FileSystem | None = None):
+        super().__init__(local_path(path), fs or local_fs)
+
+    def _file_type(self) -> type[FileTarget]:
+        return LocalFileTarget
+
+    def _directory_type(self) -> type[DirectoryTarget]:
+        return LocalDirectoryTarget
+
+
+class LocalFileTarget(_LocalTarget, FileTarget):
+    """A file on the local disk."""
+
+
+class LocalDirectoryTarget(_LocalTarget, DirectoryTarget):
+    """A directory on the local disk."""

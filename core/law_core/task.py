@@ -1,0 +1,118 @@
+"""Tasks: luigi tasks with law's conveniences (``req``, output locations, events)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, ClassVar
+
+import luigi
+from luigi.task import task_id_str
+
+from law_core.target.local import LocalDirectoryTarget, LocalFileTarget
+
+
+class _Req:
+    """``req`` works both ways law users write it.
+
+    ``OtherTask.req(self, **overrides)`` (law's form) and ``self.req(OtherTask, **overrides)``
+    both build ``OtherTask`` from the parameters it shares with ``self``.
+    """
+
+    def __get__(self, instance: Task | None, owner: type[Task]) -> Any:
+        if instance is None:
+            return lambda source, **overrides: req(owner, source, **overrides)
+
+        def bound(other: Any, **overrides: Any) -> Any:
+            if isinstance(other, luigi.Task):  # self.req(other_instance): law's form
+                return req(owner, other, **overrides)
+            return req(other, instance, **overrides)
+
+        return bound
+
+
+def req(cls: type[luigi.Task], source: luigi.Task, **overrides: Any) -> Any:
+    """An instance of ``cls`` with the parameter values it shares with ``source``.
+
+    Parameters named in ``source``'s ``exclude_params_req_get`` are not passed on, those
+    in ``cls``'s ``exclude_params_req_set`` are not taken, ``exclude_params_req`` (either
+    class) does both. ``overrides`` always apply.
+    """
+    skip_get = set(getattr(source, "exclude_params_req", ())) | set(
+        getattr(source, "exclude_params_req_get", ()))
+    skip_set = set(getattr(cls, "exclude_params_req", ())) | set(
+        getattr(cls, "exclude_params_req_set", ()))
+    own = dict(cls.get_params())
+    values = {
+        name: value
+        for name, value in source.param_kwargs.items()
+        if name in own and name not in skip_get and name not in skip_set
+    }
+    values.update(overrides)
+    return cls(**values)
+
+
+class Task(luigi.Task):
+    """A luigi task with law's conveniences.
+
+    - ``req``: build another task from shared parameters (see :func:`req`);
+    - ``local_target(name)``: a file below the task's output directory
+      (``output_store / task_family / store_parts()``); the store defaults to the config
+      option ``target.store``, else ``./data``.
+    """
+
+    exclude_params_req: ClassVar[set[str]] = set()
+    exclude_params_req_get: ClassVar[set[str]] = set()
+    exclude_params_req_set: ClassVar[set[str]] = set()
+
+    #: the directory below which local_target() places outputs; None: from config
+    output_store: ClassVar[str | None] = None
+
+    req = _Req()
+
+    # The task id is computed lazily and cached: luigi sets it in __init__; copies made
+    # for workflow branches drop the cached value (law_core.luigi_internals).
+    @property
+    def task_id(self) -> str:
+        tid = self.__dict__.get("_task_id")
+        if tid is None:
+            tid = task_id_str(
+                self.get_task_family(), self.to_str_params(only_significant=True,
+                                                           only_public=True))
+            self.__dict__["_task_id"] = tid
+        return tid
+
+    @task_id.setter
+    def task_id(self, value: str) -> None:
+        self.__dict__["_task_id"] = value
+
+    def __hash__(self) -> int:
+        return hash(self.task_id)
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self.task_id == other.task_id  # type: ignore
+
+    def store_parts(self) -> tuple[str, ...]:
+        """Directory names below the store; override to add parameter values."""
+        return (self.get_task_family(),)
+
+    def output_directory(self) -> LocalDirectoryTarget:
+        store = self.output_store
+        if store is None:
+            from law_core.config import get_config
+
+            store = get_config().get("target", "store", default="data")
+        return LocalDirectoryTarget(os.path.join(store, *self.store_parts()))
+
+    def local_target(self, *path: str, dir: bool = False) -> LocalFileTarget | LocalDirectoryTarget:
+        """A local target below :meth:`output_directory`: a file, or a directory when
+        ``dir`` is true."""
+        full = os.path.join(self.output_directory().path, *path)
+        return LocalDirectoryTarget(full) if dir else LocalFileTarget(full)
+
+
+class WrapperTask(Task, luigi.WrapperTask):
+    """A task that only requires others and is complete when they are."""
+
+
+class ExternalTask(Task, luigi.ExternalTask):
+    """A task whose outputs are made outside the workflow (it has no run())."""

@@ -1,0 +1,247 @@
+"""Workflows: tasks with branches, run at a location chosen by ``--workflow NAME``.
+
+A workflow class defines ``create_branch_map()`` and, for one branch, ``requires()``,
+``output()`` and ``run()``. The instance with ``branch=-1`` is the workflow itself: its
+output is the collection of its branches' outputs, its requirements are
+``workflow_requires()`` plus what its missing branches require, and its run hands the
+missing branches to the job manager named by ``--workflow``.
+
+Branch tasks are cheap copies of the workflow that share its branch map, so a workflow
+of 100000 branches builds its map once and no branch goes through luigi's constructor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import luigi
+
+from law_core.errors import TaskError, WorkflowError
+from law_core.luigi_internals import copy_with_params
+from law_core.parameters import MultiRangeParameter, expand_ranges
+from law_core.target.collection import TargetCollection
+from law_core.task import Task
+
+#: parameters of the workflow that mean nothing to one branch; branches get the defaults
+WORKFLOW_ONLY_PARAMS = ("branches", "acceptance", "tolerance", "workflow")
+
+_BRANCH_METHODS = ("requires", "output", "run")
+
+
+def _dispatching(name: str, branch_method: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a user's branch method so the workflow instance (branch -1) does its own."""
+
+    def method(self: Workflow, *args: Any, **kwargs: Any) -> Any:
+        if self.branch == -1:
+            return getattr(self, "_workflow_" + name)()
+        return branch_method(self, *args, **kwargs)
+
+    method.__name__ = branch_method.__name__
+    method.__qualname__ = branch_method.__qualname__
+    method.__doc__ = branch_method.__doc__
+    method._law_core_dispatch = True  # type: ignore[attr-defined]
+    return method
+
+
+def _fraction_or_count(value: float, total: int) -> float:
+    """law's rule: a value <= 1 is a fraction of ``total``, > 1 an absolute count."""
+    return value * total if value <= 1 else value
+
+
+class Workflow(Task):
+    """A task with branches."""
+
+    branch = luigi.IntParameter(
+        default=-1, description="the branch to run; -1: the whole workflow")
+    branches = MultiRangeParameter(
+        default=(), description="branches to run, e.g. '0:10,15,20:' (end exclusive); "
+        "empty: all")
+    acceptance = luigi.FloatParameter(
+        default=1.0, significant=False, description="the workflow is complete when this "
+        "fraction (<= 1) or number (> 1) of branches is")
+    tolerance = luigi.FloatParameter(
+        default=0.0, significant=False, description="the workflow fails when more than this "
+        "fraction (<= 1) or number (> 1) of branches failed")
+    workflow = luigi.Parameter(
+        default="local", significant=False, description="where branches run: a job manager "
+        "name such as local, slurm or htcondor; default: local")
+
+    exclude_params_req_get = {"branches", "acceptance", "tolerance"}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in _BRANCH_METHODS:
+            fn = cls.__dict__.get(name)
+            if fn is not None and not getattr(fn, "_law_core_dispatch", False):
+                setattr(cls, name, _dispatching(name, fn))
+
+    # branches
+
+    def create_branch_map(self) -> list[Any] | dict[int, Any] | int:
+        """The branches: a list (branch n is item n), a dict with int keys >= 0, or an
+        int n meaning branches 0..n-1 whose data is the number itself."""
+        raise TaskError(f"workflow {type(self).__name__} does not define create_branch_map()")
+
+    @property
+    def branch_map(self) -> dict[int, Any]:
+        """The normalized branch map, built once and shared with all branch tasks."""
+        cached = self.__dict__.get("_branch_map")
+        if cached is None:
+            cached = self._build_branch_map()
+            self.__dict__["_branch_map"] = cached
+        return cached
+
+    def _build_branch_map(self) -> dict[int, Any]:
+        name = type(self).__name__
+        try:
+            raw = self.create_branch_map()
+        except Exception as err:
+            raise WorkflowError(
+                f"create_branch_map() of {name} failed: {type(err).__name__}: {err}") from err
+        if isinstance(raw, bool):
+            raise WorkflowError(f"create_branch_map() of {name} returned a bool")
+        if isinstance(raw, int):
+            if raw < 0:
+                raise WorkflowError(f"create_branch_map() of {name} returned {raw} < 0")
+            return dict(zip(range(raw), range(raw)))
+        if isinstance(raw, dict):
+            bad = [k for k in raw if isinstance(k, bool) or not isinstance(k, int) or k < 0]
+            if bad:
+                raise WorkflowError(
+                    f"create_branch_map() of {name} returned a dict with keys that are not "
+                    f"integers >= 0, e.g. {bad[0]!r}")
+            return raw
+        if isinstance(raw, (list, tuple)):
+            return dict(enumerate(raw))
+        raise WorkflowError(
+            f"create_branch_map() of {name} returned a {type(raw).__name__}; expected a list, "
+            "a dict with integer keys or an int")
+
+    @property
+    def branch_data(self) -> Any:
+        """The branch map's value for this branch."""
+        if self.branch == -1:
+            raise TaskError(f"{type(self).__name__} is the workflow (branch -1): it has no "
+                            "branch_data; use branch_map")
+        self.check_branch()
+        return self.branch_map[self.branch]
+
+    def check_branch(self) -> None:
+        """Raise a clear error when ``branch`` is not in the branch map."""
+        if self.branch != -1 and self.branch not in self.branch_map:
+            keys = list(self.branch_map)
+            span = f"{min(keys)}..{max(keys)}" if keys else "none"
+            raise TaskError(
+                f"branch {self.branch} of {type(self).__name__} is out of range: the branch "
+                f"map has {len(keys)} branches ({span})")
+
+    def is_workflow(self) -> bool:
+        return self.branch == -1
+
+    def is_branch(self) -> bool:
+        return self.branch != -1
+
+    def selected_branches(self) -> list[int]:
+        """The branches this workflow covers: all, or those ``--branches`` selects."""
+        keys = list(self.branch_map)
+        if not self.branches:
+            return keys
+        chosen = set(expand_ranges(self.branches, max(keys) + 1 if keys else 0))
+        return [k for k in keys if k in chosen]
+
+    def req_branch(self, branch: int, **overrides: Any) -> Workflow:
+        """The task of one branch of this workflow."""
+        if overrides:
+            return self.req(self, branch=branch, **overrides)
+        cache = self.__dict__.setdefault("_branch_tasks", {})
+        task = cache.get(branch)
+        if task is None:
+            values = {"branch": branch}
+            if self.branch == -1:
+                defaults = self._workflow_only_defaults()
+                values.update({k: v for k, v in defaults.items() if self.param_kwargs[k] != v})
+            task = copy_with_params(self, **values)
+            task.__dict__["_branch_tasks"] = {}
+            task.__dict__.pop("_collection", None)
+            cache[branch] = task
+        return task
+
+    def req_workflow(self, **overrides: Any) -> Workflow:
+        """The workflow this branch belongs to."""
+        return self.req(self, branch=-1, **overrides)
+
+    @classmethod
+    def _workflow_only_defaults(cls) -> dict[str, Any]:
+        cached = cls.__dict__.get("_workflow_defaults_cache")
+        if cached is None:
+            family, params = cls.get_task_family(), dict(cls.get_params())
+            cached = {name: params[name].task_value(family, name) for name in WORKFLOW_ONLY_PARAMS}
+            cls._workflow_defaults_cache = cached
+        return cached
+
+    def branch_tasks(self) -> dict[int, Workflow]:
+        """The branch tasks of the selected branches."""
+        return {b: self.req_branch(b) for b in self.selected_branches()}
+
+    # what the workflow itself does
+
+    def workflow_requires(self) -> Any:
+        """What the workflow needs before any branch runs (jobs need their inputs present
+        before they are submitted). Default: nothing."""
+        return []
+
+    def job_manager(self) -> Any:
+        """The job manager chosen by ``--workflow``, set up for this workflow."""
+        from law_core.registry import get_registry
+
+        return get_registry().job_manager(self.workflow).load()(self)
+
+    def output_collection(self) -> TargetCollection:
+        """The outputs of the selected branches, complete at the acceptance threshold."""
+        cached = self.__dict__.get("_collection")
+        if cached is None:
+            tasks = self.branch_tasks()
+            cached = TargetCollection(
+                {b: t.output() for b, t in tasks.items()}, threshold=self.acceptance)
+            self.__dict__["_collection"] = cached
+        return cached
+
+    def missing_branches(self) -> list[int]:
+        """Selected branches whose outputs do not all exist (one listing per directory)."""
+        return [b for b, _ in self.output_collection().iter_missing()]
+
+    def max_failures(self) -> float:
+        """How many branches may fail before the workflow fails (from ``--tolerance``)."""
+        return _fraction_or_count(self.tolerance, len(self.selected_branches()))
+
+    def _workflow_output(self) -> dict[str, Any]:
+        return self.job_manager().output()
+
+    def _workflow_requires(self) -> Any:
+        return self.job_manager().requires()
+
+    def _workflow_run(self) -> None:
+        manager = self.job_manager()
+        missing = self.missing_branches()
+        failures = manager.run(missing)
+        collection = self.output_collection()
+        done, total = collection.count()
+        if failures and len(failures) > self.max_failures():
+            raise WorkflowError(
+                f"{len(failures)} of {total} branches of {type(self).__name__} failed, more "
+                f"than the tolerance allows ({self.tolerance}); failed: "
+                f"{_short_list(sorted(failures))}")
+        if done < collection.required_count():
+            raise WorkflowError(
+                f"only {done} of {total} branches of {type(self).__name__} are complete, "
+                f"fewer than the acceptance ({self.acceptance}) requires")
+
+
+class LocalWorkflow(Workflow):
+    """A workflow whose branches run on this machine by default (law's familiar name)."""
+
+
+def _short_list(items: list[int], limit: int = 10) -> str:
+    text = ", ".join(map(str, items[:limit]))
+    return text + (f", ... ({len(items)} in all)" if len(items) > limit else "")
