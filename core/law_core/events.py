@@ -44,6 +44,14 @@ class JobEvent:
 JOB_EVENT_KINDS = ("submitted", "status_changed", "finished", "failed")
 
 
+def task_events_wanted() -> bool:
+    """Whether any plugin listens to task events; emitters skip building events if not
+    (a workflow emits two per branch)."""
+    from law_core.registry import get_registry
+
+    return bool(get_registry().hook.law_core_task_event.get_hookimpls())
+
+
 def emit_task_event(event: TaskEvent) -> None:
     """Hand a task event to every plugin implementing ``law_core_task_event``."""
     from law_core.registry import get_registry

@@ -11,7 +11,6 @@ in law-core goes through luigi's public API.
 
 from __future__ import annotations
 
-import copy
 from typing import Any, TypeVar
 
 import luigi
@@ -24,7 +23,8 @@ def copy_with_params(task: T, **values: Any) -> T:
 
     The copy's task id is recomputed lazily (see ``law_core.task.Task.task_id``).
     """
-    new = copy.copy(task)
+    new = object.__new__(type(task))  # a shallow copy, faster than copy.copy
+    new.__dict__.update(task.__dict__)
     kwargs = dict(task.param_kwargs)
     kwargs.update(values)
     new.param_kwargs = kwargs

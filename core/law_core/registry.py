@@ -46,6 +46,13 @@ OFFICIAL_DISTRIBUTIONS: dict[tuple[str, str], str] = {
                  "matplotlib", "keras", "coffea")},
 }
 
+#: File extensions whose formatters the project's own distributions provide.
+OFFICIAL_EXTENSIONS: dict[str, str] = {
+    ext: "law-core-formatters"
+    for ext in ("yaml", "yml", "npy", "npz", "h5", "hdf5", "csv", "parquet", "root", "pdf",
+                "png", "keras", "coffea")
+}
+
 
 @dataclass
 class PluginInfo:
@@ -115,6 +122,7 @@ class Registry:
         self.plugins: dict[str, PluginInfo] = {}
         self._duplicates: list[tuple[str, str, str]] = []  # (name, module, other module)
         self._provided: dict[str, dict[str, Provided]] = {}
+        self._formatter_by_suffixes: dict[str, FormatterRecord] = {}
         self._discover()
 
     # discovery
@@ -271,6 +279,11 @@ class Registry:
         the highest priority, then the lexically first name. Matching ignores case.
         """
         basename = path.rstrip("/").rsplit("/", 1)[-1].lower()
+        # only the suffixes after the first dot decide, so the answer is cached by them
+        suffixes = basename.partition(".")[2]
+        cached = self._formatter_by_suffixes.get(suffixes)
+        if cached is not None:
+            return cached
         best: tuple[int, int, str] | None = None
         chosen: FormatterRecord | None = None
         for record in self.formatters().values():
@@ -285,10 +298,14 @@ class Registry:
                 f"{r.name} ({', '.join('.' + e for e in r.extensions) or 'no extension'})"
                 for r in sorted(self.formatters().values(), key=lambda r: r.name)
             )
+            hint = next((f"; formatters for .{ext} files come with {dist} (pip install {dist})"
+                         for ext, dist in OFFICIAL_EXTENSIONS.items()
+                         if basename.endswith("." + ext)), "")
             raise FormatterError(
-                f"no installed formatter reads or writes '{basename}' by its extension; "
-                f"pass formatter=NAME explicitly; installed: {installed}"
+                f"no installed formatter reads or writes '{basename}' by its extension{hint}; "
+                f"or pass formatter=NAME explicitly; installed: {installed}"
             )
+        self._formatter_by_suffixes[suffixes] = chosen
         return chosen
 
     def job_manager(self, name: str) -> JobManagerRecord:

@@ -145,12 +145,16 @@ class TarFormatter(Formatter):
 
     @classmethod
     def load(cls, path: str, dst: str | None = None, **kwargs: Any) -> list[str]:
-        with tarfile.open(path, "r:" + cls._compression(path), **kwargs) as archive:
+        # "r:*" detects the compression from the content: the file name may not tell
+        with tarfile.open(path, "r:*", **kwargs) as archive:
             names = archive.getnames()
             if dst is not None:
                 for name in names:
                     _check_member(name, dst)
-                archive.extractall(dst, filter="data")
+                try:
+                    archive.extractall(dst, filter="data")
+                except tarfile.FilterError as err:  # links pointing outside, devices, ...
+                    raise FormatterError(f"refusing to extract {path}: {err}") from err
             return names
 
     @classmethod

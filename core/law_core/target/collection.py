@@ -7,6 +7,7 @@ lists each directory once, then answers for all of them from the listings.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -37,8 +38,9 @@ class TargetCollection(luigi.Target):
     def __len__(self) -> int:
         return len(self.targets)
 
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self.targets.values())
+    # not iterable: luigi's flatten() would dissolve the collection into its targets and
+    # complete() would then ignore the threshold (iterate .targets or iter_existing())
+    __iter__ = None
 
     def __getitem__(self, key: Any) -> Any:
         return self.targets[key]
@@ -50,28 +52,36 @@ class TargetCollection(luigi.Target):
         return list(self.targets.items())
 
     def required_count(self) -> int:
+        """How many targets must exist for the collection to exist."""
         n = len(self.targets)
-        return int(min(self.threshold, n) if self.threshold > 1 else -(-self.threshold * n // 1))
+        if self.threshold > 1:
+            return int(min(self.threshold, n))
+        # rounded first: 0.7 * 10 is 7.000000000000001 in floating point, which must not
+        # require 8 targets
+        return math.ceil(round(self.threshold * n, 9))
 
     def existing_keys(self) -> set[Any]:
         """Keys of the targets that exist, from one listing per directory."""
         existing: set[Any] = set()
-        by_directory: dict[tuple[int, str], list[tuple[Any, str]]] = {}
-        file_systems: dict[int, Any] = {}
+        # (file system, directory) -> [(key, basename)]; file systems compare by identity
+        by_directory: dict[tuple[Any, str], list[tuple[Any, str]]] = {}
         for key, value in self.targets.items():
-            leaves = _leaves(value)
-            if all(isinstance(t, FileSystemTarget) for t in leaves) and leaves:
-                for t in leaves:
-                    fs_key = id(t.fs)
-                    file_systems[fs_key] = t.fs
-                    by_directory.setdefault((fs_key, t.dirname), []).append((key, t.basename))
-            elif all(t.exists() for t in leaves):
-                existing.add(key)
+            leaves = (value,) if isinstance(value, FileSystemTarget) else _leaves(value)
+            if not leaves or not all(isinstance(t, FileSystemTarget) for t in leaves):
+                if all(t.exists() for t in leaves):
+                    existing.add(key)
+                continue
+            for t in leaves:
+                directory, _, basename = t.path.rstrip("/").rpartition("/")
+                entries = by_directory.get((t.fs, directory or "/"))
+                if entries is None:
+                    entries = by_directory[(t.fs, directory or "/")] = []
+                entries.append((key, basename))
         missing_leaf: set[Any] = set()
         present_leaf: set[Any] = set()
-        for (fs_key, directory), entries in by_directory.items():
+        for (fs, directory), entries in by_directory.items():
             try:
-                names = set(file_systems[fs_key].listdir(directory))
+                names = set(fs.listdir(directory))
             except (FileNotFoundError, NotADirectoryError):
                 names = set()
             for key, basename in entries:

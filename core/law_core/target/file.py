@@ -1,7 +1,7 @@
 """File and directory targets: one API whatever file system they live on.
 
 Writes are atomic. ``dump``, ``open("w")`` and ``localize("w")`` write a temporary sibling
-(``.NAME.tmp-XXXXXXXX``) and rename it to the target's name only when writing succeeded,
+(``.tmp-XXXXXXXX-NAME``) and rename it to the target's name only when writing succeeded,
 so a failing task never leaves an output that ``exists()`` reports.
 """
 
@@ -12,7 +12,6 @@ import os
 import posixpath
 import shutil
 import tempfile
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any
@@ -22,12 +21,19 @@ import luigi
 from law_core.errors import TargetError
 from law_core.target.file_system import FileSystem, StatResult
 
-TMP_MARKER = ".tmp-"
+TMP_PREFIX = ".tmp-"
 
 
 def temporary_sibling_name(name: str) -> str:
-    """A hidden name beside ``name`` for writing; never matched by a collection."""
-    return f".{name}{TMP_MARKER}{uuid.uuid4().hex[:8]}"
+    """A hidden name beside ``name`` for writing, never matched by a collection. It ends
+    with ``name`` so that tools choosing the format by extension (``.tar.gz``, ``.png``,
+    numpy adding ``.npy``) write the right one."""
+    return f"{TMP_PREFIX}{os.urandom(4).hex()}-{name}"
+
+
+def is_temporary_name(name: str) -> bool:
+    """Whether ``name`` is a temporary sibling of an atomic write."""
+    return name.startswith(TMP_PREFIX)
 
 
 class FileSystemTarget(luigi.Target):
@@ -121,18 +127,24 @@ class FileTarget(FileSystemTarget):
     def localize(self, mode: str = "r") -> Iterator[FileTarget]:
         """A local file target standing for this one, for tools that need a local path.
 
-        ``"r"``: a local copy (the file itself when it is local). ``"w"``: a local
-        temporary file, moved to this target only when the block ends without error.
+        ``"r"``: a local copy (the file itself when it is local); a TargetError when the
+        file does not exist. ``"w"``: a local temporary file with the target's basename,
+        moved to this target only when the block ends without error.
         """
         from law_core.target.local import LocalFileTarget
 
         if mode == "r":
             if self.fs.is_local:
+                if not self.fs.exists(self.path):
+                    raise TargetError(f"cannot localize {self.uri()}: it does not exist")
                 yield self._make(LocalFileTarget, self.path)
                 return
             with tempfile.TemporaryDirectory(prefix="law-core-localize-") as tmp:
                 local = posixpath.join(tmp, self.basename)
-                self.fs.get(self.path, local)
+                try:
+                    self.fs.get(self.path, local)
+                except FileNotFoundError:
+                    raise TargetError(f"cannot localize {self.uri()}: it does not exist") from None
                 yield LocalFileTarget(local)
             return
         if mode != "w":
@@ -142,11 +154,11 @@ class FileTarget(FileSystemTarget):
             tmp_path = posixpath.join(self.dirname, temporary_sibling_name(self.basename))
             try:
                 yield LocalFileTarget(tmp_path)
-                if os.path.exists(tmp_path):
+                if os.path.lexists(tmp_path):
                     self.fs.rename(tmp_path, self.path)
             finally:
-                if os.path.exists(tmp_path):
-                    os.remove(tmp_path)
+                if os.path.lexists(tmp_path):
+                    remove_path(tmp_path)
             return
         with tempfile.TemporaryDirectory(prefix="law-core-localize-") as tmp:
             local = posixpath.join(tmp, self.basename)
@@ -161,6 +173,17 @@ class FileTarget(FileSystemTarget):
             raise TargetError(
                 f"cannot create the directory {self.fs.uri(self.dirname)} for {self.uri()}: "
                 f"permission denied; choose an output location you can write to"
+            ) from err
+        except OSError as err:
+            # e.g. a path component is a regular file (NotADirectoryError, FileExistsError)
+            reason = err.strerror or str(err)
+            if err.filename:
+                reason += f": {err.filename}"
+            if isinstance(err, (FileExistsError, NotADirectoryError)):
+                reason += " (a file is in the way of the directory)"
+            raise TargetError(
+                f"cannot create the directory {self.fs.uri(self.dirname)} for {self.uri()}: "
+                f"{reason}"
             ) from err
 
     def _upload_atomic(self, local_path: str) -> None:
@@ -243,6 +266,8 @@ class FileTarget(FileSystemTarget):
         """Move this file to ``dst``: a rename within one file system, else copy and remove."""
         dst_file = _destination_file(dst, self.basename)
         if dst_file.fs is self.fs:
+            if not self.exists():
+                raise TargetError(f"cannot move {self.uri()}: it does not exist")
             dst_file._ensure_parent()
             self.fs.rename(self.path, dst_file.path)
         else:
@@ -319,11 +344,17 @@ class DirectoryTarget(FileSystemTarget):
 class _AtomicFile(io.IOBase):
     """A file object writing a temporary sibling, renamed into place on a clean close."""
 
+    _file: IO[Any] | None = None  # stays None when __init__ fails, see __del__
+
     def __init__(self, target: FileTarget, mode: str, kwargs: dict[str, Any]):
         self._target = target
         self._localized = target.localize("w")
         local = self._localized.__enter__()
-        self._file = open(local.path, mode, **kwargs)  # noqa: SIM115
+        try:
+            self._file = open(local.path, mode, **kwargs)  # noqa: SIM115
+        except BaseException as err:
+            self._localized.__exit__(type(err), err, err.__traceback__)
+            raise
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._file, name)
@@ -344,7 +375,7 @@ class _AtomicFile(io.IOBase):
         self._finish(None, None, None)
 
     def _finish(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if self._file.closed:
+        if self._file is None or self._file.closed:
             return
         self._file.close()
         if exc_type is None:
@@ -358,7 +389,7 @@ class _AtomicFile(io.IOBase):
 
     def __del__(self) -> None:
         # an atomic file dropped without close() is discarded, never committed
-        if not self._file.closed:
+        if self._file is not None and not self._file.closed:
             self._finish(RuntimeError, RuntimeError("not closed"), None)
 
 

@@ -64,7 +64,11 @@ class FileSystem(ABC):
 
     @abstractmethod
     def rmdir(self, path: str, recursive: bool = False) -> None:
-        """Remove the directory ``path`` (with its contents when ``recursive``)."""
+        """Remove the directory ``path`` (with its contents when ``recursive``).
+
+        FileNotFoundError when it is missing; an OSError when it is not empty and not
+        ``recursive``, so that nothing is deleted by accident.
+        """
 
     @abstractmethod
     def rename(self, src: str, dst: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 
 from law_core.target.file import DirectoryTarget, FileSystemTarget, FileTarget
@@ -63,7 +64,13 @@ def local_path(path: str) -> str:
     """An absolute, normalized path with ``~`` and environment variables expanded."""
     if path.startswith("file://"):
         path = path[len("file://"):]
+    if _CLEAN_ABSOLUTE.match(path):  # the common case, 100000 times in a large workflow
+        return path
     return os.path.abspath(os.path.expandvars(os.path.expanduser(path)))
+
+
+# absolute, no '$', '~', '//', '/./', '/../' or trailing slash: already normalized
+_CLEAN_ABSOLUTE = re.compile(r"^/(?!.*(?://|/\.\.?(?:/|$)|\$))(?:.*[^/])?$")
 
 
 class _LocalTarget(FileSystemTarget):

@@ -86,6 +86,9 @@ class Workflow(Task):
     @property
     def branch_map(self) -> dict[int, Any]:
         """The normalized branch map, built once and shared with all branch tasks."""
+        return self._ensure_branch_map()
+
+    def _ensure_branch_map(self) -> dict[int, Any]:
         cached = self.__dict__.get("_branch_map")
         if cached is None:
             cached = self._build_branch_map()
@@ -154,18 +157,28 @@ class Workflow(Task):
         """The task of one branch of this workflow."""
         if overrides:
             return self.req(self, branch=branch, **overrides)
-        cache = self.__dict__.setdefault("_branch_tasks", {})
+        cache = self.__dict__.get("_branch_tasks")
+        if cache is None:
+            self._ensure_branch_map()  # built before copying, so that copies share it
+            cache = self.__dict__["_branch_tasks"] = {}
         task = cache.get(branch)
         if task is None:
-            values = {"branch": branch}
-            if self.branch == -1:
-                defaults = self._workflow_only_defaults()
-                values.update({k: v for k, v in defaults.items() if self.param_kwargs[k] != v})
-            task = copy_with_params(self, **values)
+            task = copy_with_params(self, branch=branch, **self._branch_resets())
             task.__dict__["_branch_tasks"] = {}
             task.__dict__.pop("_collection", None)
+            task.__dict__.pop("_resets", None)
             cache[branch] = task
         return task
+
+    def _branch_resets(self) -> dict[str, Any]:
+        """Workflow-only parameters whose value differs from their default: a branch
+        gets the default, so its task id does not depend on how the workflow ran."""
+        resets = self.__dict__.get("_resets")
+        if resets is None:
+            defaults = self._workflow_only_defaults()
+            resets = {k: v for k, v in defaults.items() if self.param_kwargs[k] != v}
+            self.__dict__["_resets"] = resets
+        return resets
 
     def req_workflow(self, **overrides: Any) -> Workflow:
         """The workflow this branch belongs to."""
@@ -230,12 +243,12 @@ class Workflow(Task):
         if failures and len(failures) > self.max_failures():
             raise WorkflowError(
                 f"{len(failures)} of {total} branches of {type(self).__name__} failed, more "
-                f"than the tolerance allows ({self.tolerance}); failed: "
+                f"than the tolerance allows ({self.tolerance:g}); failed: "
                 f"{_short_list(sorted(failures))}")
         if done < collection.required_count():
             raise WorkflowError(
                 f"only {done} of {total} branches of {type(self).__name__} are complete, "
-                f"fewer than the acceptance ({self.acceptance}) requires")
+                f"fewer than the acceptance ({self.acceptance:g}) requires")
 
 
 class LocalWorkflow(Workflow):

@@ -38,6 +38,6 @@ class JobManager(ABC):
     def run(self, branches: list[int]) -> dict[int, str]:
         """Run ``branches``; return the failed ones with their error (a traceback text).
 
-        Stop early, returning what failed so far, once more branches failed than
-        ``workflow.max_failures()`` allows.
+        A manager may stop early, returning what failed so far, once more branches
+        failed than ``workflow.max_failures()`` allows (remote managers stop submitting).
         """

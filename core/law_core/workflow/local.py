@@ -2,7 +2,9 @@
 
 Branches run directly, not as luigi tasks: scheduling 100000 luigi tasks costs more than
 running trivial branches. ``[local_workflow] workers`` (``law-core run --workers N``)
-sets the number of processes; 1 runs in this process.
+sets the number of processes; 1 runs in this process. A failing branch is reported with
+its traceback and the others go on, so one run shows every failure; the workflow then
+fails if more branches failed than ``--tolerance`` allows.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
 
 from law_core.errors import WorkflowError
-from law_core.events import TaskEvent, emit_task_event
+from law_core.events import TaskEvent, emit_task_event, task_events_wanted
 from law_core.progress import Progress
 from law_core.workflow.job_manager import JobManager
 
@@ -26,7 +28,9 @@ _POOL_WORKFLOW: Any = None
 
 def run_branch(task: Any) -> str | None:
     """Run one branch task in this process; return None, or the traceback of its failure."""
-    emit_task_event(TaskEvent("start", task.task_id, task.get_task_family()))
+    events = task_events_wanted()
+    if events:
+        emit_task_event(TaskEvent("start", task.task_id, task.get_task_family()))
     try:
         result = task.run()
         if result is not None and hasattr(result, "__next__"):
@@ -36,9 +40,11 @@ def run_branch(task: Any) -> str | None:
                 "--branch")
     except Exception as err:
         text = traceback.format_exc()
-        emit_task_event(TaskEvent("failure", task.task_id, task.get_task_family(), str(err)))
+        if events:
+            emit_task_event(TaskEvent("failure", task.task_id, task.get_task_family(), str(err)))
         return text
-    emit_task_event(TaskEvent("success", task.task_id, task.get_task_family()))
+    if events:
+        emit_task_event(TaskEvent("success", task.task_id, task.get_task_family()))
     return None
 
 
@@ -59,22 +65,18 @@ class LocalJobManager(JobManager):
             return {}
         progress = Progress(len(branches), f"{type(self.workflow).__name__} branches")
         failures: dict[int, str] = {}
-        limit = self.workflow.max_failures()
 
-        def record(branch: int, error: str | None) -> bool:
-            """Note a result; True when the run must stop (tolerance exceeded)."""
+        def record(branch: int, error: str | None) -> None:
             if error is not None:
                 failures[branch] = error
                 logger.error("branch %d of %s failed:\n%s", branch,
                              type(self.workflow).__name__, error.rstrip())
             progress.advance(failed=error is not None)
-            return len(failures) > limit
 
         workers = min(self.workers(), len(branches))
         if workers == 1:
             for b in branches:
-                if record(b, run_branch(self.workflow.req_branch(b))):
-                    break
+                record(b, run_branch(self.workflow.req_branch(b)))
         else:
             self._run_pool(branches, workers, record)
         progress.close()
@@ -90,13 +92,8 @@ class LocalJobManager(JobManager):
                 running = {pool.submit(_run_in_pool, b) for _, b in zip(range(2 * workers), todo)}
                 while running:
                     done, running = wait(running, return_when=FIRST_COMPLETED)
-                    stop = False
                     for future in done:
-                        stop |= record(*future.result())
-                    if stop:
-                        for future in running:
-                            future.cancel()
-                        break
+                        record(*future.result())
                     running |= {pool.submit(_run_in_pool, b)
                                 for _, b in zip(range(len(done)), todo)}
         finally:

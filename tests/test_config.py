@@ -1,0 +1,116 @@
+"""Config lookup, precedence, errors, and ``law-core config``."""
+
+from __future__ import annotations
+
+import pytest
+
+from law_core.config import Config, get_config
+from law_core.errors import ConfigError
+from law_core.testing.cli import run_cli
+
+
+def test_lookup_order_env_file_then_cwd_then_home(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    (home / ".config" / "law-core").mkdir(parents=True)
+    (home / ".config" / "law-core" / "law.cfg").write_text("[a]\nwhere = home\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(work)
+    assert Config.load().get("a", "where") == "home"
+
+    (work / "law.cfg").write_text("[a]\nwhere = cwd\n")
+    assert Config.load().get("a", "where") == "cwd"
+
+    explicit = tmp_path / "explicit.cfg"
+    explicit.write_text("[a]\nwhere = explicit\n")
+    monkeypatch.setenv("LAW_CORE_CONFIG", str(explicit))
+    assert Config.load().get("a", "where") == "explicit"
+
+
+def test_environment_overrides_file_which_overrides_plugin_defaults(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert Config.load().get("local_workflow", "workers") == "1"  # the core plugin's default
+    (tmp_path / "law.cfg").write_text("[local_workflow]\nworkers = 3\n[fs.my-store]\nbase = /x\n")
+    config = Config.load()
+    assert config.get_int("local_workflow", "workers") == 3
+    assert config.origin("local_workflow", "workers") == f"{tmp_path / 'law.cfg'}:2"
+    monkeypatch.setenv("LAW_CORE__LOCAL_WORKFLOW__WORKERS", "5")
+    monkeypatch.setenv("LAW_CORE__FS_MY_STORE__BASE", "/y")
+    config = Config.load()
+    assert config.get_int("local_workflow", "workers") == 5
+    assert config.origin("local_workflow", "workers") == \
+        "environment variable LAW_CORE__LOCAL_WORKFLOW__WORKERS"
+    assert config.get("fs.my-store", "base") == "/y"
+
+
+def test_values_expand_environment_variables(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ANALYSIS_DATA", "/data/ana")
+    (tmp_path / "law.cfg").write_text("[target]\nstore = $ANALYSIS_DATA/out\n")
+    assert get_config().get("target", "store") == "/data/ana/out"
+
+
+@pytest.mark.parametrize("text, line, words", [
+    ("store = x\n", 1, "outside of a section"),
+    ("[target]\nstore = x\nstore = y\n", 3, "store"),
+    ("[target]\nstore = x\n[target]\n", 3, "target"),
+    ("[target]\n  = nothing\n", 2, "cannot parse"),
+])
+def test_malformed_file_names_file_and_line(tmp_path, monkeypatch, text, line, words):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "law.cfg").write_text(text)
+    with pytest.raises(ConfigError) as info:
+        Config.load()
+    message = str(info.value)
+    assert f"{tmp_path / 'law.cfg'}, line {line}" in message
+    assert words in message
+
+
+def test_bad_value_names_option_file_and_line(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "law.cfg").write_text("[local_workflow]\n# comment\nworkers = many\n")
+    with pytest.raises(ConfigError) as info:
+        get_config().get_int("local_workflow", "workers")
+    assert str(info.value) == (f"config option local_workflow.workers = 'many' "
+                               f"({tmp_path / 'law.cfg'}:3) is not an integer")
+
+
+def test_missing_option_says_how_to_set_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match="LAW_CORE__NOPE__THING"):
+        get_config().get("nope", "thing")
+
+
+def test_cli_lists_gets_and_sets_keeping_comments(tmp_path):
+    cfg = tmp_path / "law.cfg"
+    cfg.write_text("# my analysis\n[target]\n# where outputs go\nstore = /a\n\n[modules]\nana\n")
+    listed = run_cli(["config"], tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert "[target]\nstore = /a" in listed.stdout
+    assert "[local_workflow]\nworkers = 1" in listed.stdout
+
+    assert run_cli(["config", "target.store"], tmp_path).stdout.strip() == "/a"
+    written = run_cli(["config", "target.store", "/b"], tmp_path)
+    assert written.returncode == 0, written.stderr
+    run_cli(["config", "local_workflow.workers", "4"], tmp_path)
+    text = cfg.read_text()
+    assert "# my analysis" in text and "# where outputs go" in text
+    assert "store = /b" in text and "store = /a" not in text
+    assert "[local_workflow]\nworkers = 4" in text
+    assert run_cli(["config", "local_workflow.workers"], tmp_path).stdout.strip() == "4"
+    origin = run_cli(["config", "target.store", "--origin"], tmp_path).stdout
+    assert f"{cfg}:4" in origin
+
+
+def test_cli_reports_errors_without_traceback(tmp_path):
+    (tmp_path / "law.cfg").write_text("[target\nstore = x\n")
+    result = run_cli(["config"], tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "law-core: error:" in result.stderr and "line 1" in result.stderr
+
+    unknown = run_cli(["config", "no.such"], tmp_path / "..")
+    assert unknown.returncode == 1 and "is not set" in unknown.stderr
+    bad_key = run_cli(["config", "nodot"], tmp_path / "..")
+    assert bad_key.returncode == 1 and "SECTION.OPTION" in bad_key.stderr

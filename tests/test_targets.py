@@ -1,0 +1,355 @@
+"""Behaviour of local targets beyond the conformance suite: path expansion, target types,
+errors, formatter selection, collections and archive safety."""
+
+from __future__ import annotations
+
+import gc
+import io
+import os
+import sys
+import tarfile
+import zipfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import luigi
+import pytest
+
+import law_core.registry
+from law_core.errors import BackendNotFoundError, FormatterError, LawCoreError, TargetError
+from law_core.formatter import resolve_formatter
+from law_core.registry import Registry, get_registry
+from law_core.target import (
+    LocalDirectoryTarget,
+    LocalFileTarget,
+    NestedSiblingFileCollection,
+    SiblingFileCollection,
+    TargetCollection,
+    local_fs,
+    target,
+)
+from law_core.testing import CountingFileSystem
+
+
+@pytest.fixture
+def core_registry(monkeypatch: pytest.MonkeyPatch) -> Registry:
+    """A registry with only the core's own plugin, whatever else is installed, so that
+    selection rules and messages are checked against known formatters."""
+    others = set(Registry().plugins) - {"core"}
+    registry = Registry(disabled=others)
+    monkeypatch.setattr(law_core.registry, "_REGISTRY", registry)
+    assert get_registry() is registry
+    return registry
+
+
+@pytest.fixture
+def unraisable(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Exceptions raised where nobody can catch them (``__del__``), collected."""
+    seen: list[Any] = []
+    monkeypatch.setattr(sys, "unraisablehook", seen.append)
+    return seen
+
+
+# paths
+
+
+def test_home_is_expanded(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert LocalFileTarget("~/out/x.json").path == str(tmp_path / "out" / "x.json")
+
+
+def test_environment_variables_are_expanded(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("LAW_CORE_TEST_STORE", str(tmp_path))
+    assert LocalFileTarget("$LAW_CORE_TEST_STORE/a.txt").path == str(tmp_path / "a.txt")
+    assert LocalDirectoryTarget("${LAW_CORE_TEST_STORE}/d").path == str(tmp_path / "d")
+
+
+def test_file_uri_prefix_and_normalization() -> None:
+    t = LocalFileTarget("file:///data/run/../out.json")
+    assert t.path == "/data/out.json"
+    assert t.uri() == "file:///data/out.json"
+    assert target("file:///data/out.json") == t
+    assert target("/data/out.json") == t
+    assert type(target("/data", type="d")) is LocalDirectoryTarget
+
+
+def test_relative_paths_are_absolute(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert LocalFileTarget("rel/x.txt").path == str(tmp_path / "rel" / "x.txt")
+
+
+# target types
+
+
+def test_parent_sibling_child_types(tmp_path: Path) -> None:
+    t = LocalFileTarget(str(tmp_path / "d" / "x.json"))
+    assert (t.basename, t.dirname) == ("x.json", str(tmp_path / "d"))
+    assert type(t.parent) is LocalDirectoryTarget and t.parent.path == str(tmp_path / "d")
+    sibling = t.sibling("y.txt")
+    assert type(sibling) is LocalFileTarget and sibling.path == str(tmp_path / "d" / "y.txt")
+    assert type(t.sibling("sub", "d")) is LocalDirectoryTarget
+    assert type(t.parent.child("z.json")) is LocalFileTarget
+    assert type(t.parent.child("z", "d")) is LocalDirectoryTarget
+    assert t.parent.child("a/b.txt").path == str(tmp_path / "d" / "a" / "b.txt")
+    assert LocalDirectoryTarget("/").parent.path == "/"
+    with pytest.raises(TargetError):
+        t.parent.child("z", "x")
+
+
+def test_equality_and_hash(tmp_path: Path) -> None:
+    path = str(tmp_path / "x")
+    assert LocalFileTarget(path) == LocalFileTarget(path)
+    assert LocalFileTarget(path) != LocalDirectoryTarget(path)
+    assert len({LocalFileTarget(path), LocalFileTarget(path + "/"), LocalFileTarget(path)}) == 1
+
+
+def test_stat_of_missing_target(tmp_path: Path) -> None:
+    with pytest.raises(TargetError, match="does not exist"):
+        LocalFileTarget(str(tmp_path / "missing")).stat()
+
+
+# errors when writing
+
+
+@pytest.mark.parametrize("below", ["x.json", "sub/x.json", "sub/deeper/x.json"])
+def test_dump_below_a_regular_file(tmp_path: Path, below: str, unraisable: list[Any]) -> None:
+    """A directory that cannot be created is a TargetError naming the path and reason."""
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a regular file")
+    t = LocalFileTarget(str(blocker / below))
+    for write in (
+        lambda: t.dump({"a": 1}),
+        lambda: t.open("w"),
+        lambda: t.touch(),
+        lambda: t.localize("w").__enter__(),
+    ):
+        with pytest.raises(TargetError) as info:
+            write()
+        assert not isinstance(info.value, OSError)
+        message = str(info.value)
+        assert t.uri() in message and str(blocker) in message
+        assert "a file is in the way" in message
+    gc.collect()
+    assert unraisable == [], "a failed open('w') raised in __del__"
+    assert blocker.read_text() == "a regular file"
+
+
+def test_dropped_atomic_file_is_discarded(tmp_path: Path) -> None:
+    t = LocalFileTarget(str(tmp_path / "out" / "x.txt"))
+    f = t.open("w")
+    f.write("never closed")
+    del f
+    gc.collect()
+    assert not t.exists()
+    assert os.listdir(tmp_path / "out") == []
+
+
+def test_move_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(TargetError, match="does not exist"):
+        LocalFileTarget(str(tmp_path / "missing")).move_to(str(tmp_path / "dst"))
+
+
+# formatter selection
+
+
+def test_explicit_formatter_wins_over_extension(tmp_path: Path, core_registry: Registry) -> None:
+    t = LocalFileTarget(str(tmp_path / "data.txt"))
+    t.dump({"a": [1, 2]}, formatter="json")
+    assert t.load(formatter="json") == {"a": [1, 2]}
+    assert t.load() == '{"a": [1, 2]}'  # the extension picks text
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("x.tar.gz", "tar"), ("X.TAR.GZ", "tar"), ("x.tgz", "tar"), ("x.gz", "gzip"),
+    ("x.json", "json"), ("/a/dir.json/x.log", "text"), ("x.pkl", "pickle"),
+])
+def test_longest_extension_wins(name: str, expected: str, core_registry: Registry) -> None:
+    assert core_registry.formatter_for_path(name).name == expected
+
+
+def test_tar_gz_is_gzip_compressed_tar(tmp_path: Path, core_registry: Registry) -> None:
+    """Regression: the temporary file must keep the extension the formatter looks at."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_text("a")
+    t = LocalFileTarget(str(tmp_path / "out.tar.gz"))
+    assert resolve_formatter(t.path).name == "tar"
+    t.dump(str(src))
+    assert Path(t.path).read_bytes()[:2] == b"\x1f\x8b", "not gzip-compressed"
+    with tarfile.open(t.path, "r:gz") as archive:
+        assert archive.getnames() == ["a.txt"]
+    assert t.load(dst=str(tmp_path / "dst")) == ["a.txt"]
+    assert (tmp_path / "dst" / "a.txt").read_text() == "a"
+
+
+def test_unknown_extension_names_installed_formatters(
+    tmp_path: Path, core_registry: Registry
+) -> None:
+    t = LocalFileTarget(str(tmp_path / "out" / "x.unknownext"))
+    with pytest.raises(FormatterError) as info:
+        t.dump({"a": 1})
+    message = str(info.value)
+    assert "x.unknownext" in message and "formatter=NAME" in message
+    for name in ("text", "json", "pickle", "gzip", "zip", "tar"):
+        assert name in message
+    assert ".tar.gz" in message
+    assert not (tmp_path / "out").exists(), "nothing is created before the formatter is known"
+
+
+def test_unknown_formatter_name_names_distribution(
+    tmp_path: Path, core_registry: Registry
+) -> None:
+    t = LocalFileTarget(str(tmp_path / "x.npy"))
+    for action in (lambda: t.dump([1, 2], formatter="numpy"), lambda: t.load(formatter="numpy")):
+        with pytest.raises(BackendNotFoundError) as info:
+            action()
+        message = str(info.value)
+        assert "numpy" in message and "pip install law-core-formatters" in message
+        assert "json" in message  # the installed alternatives
+        assert isinstance(info.value, LawCoreError)
+
+
+# collections
+
+
+def _make_files(directory: Path, n: int, present: set[int]) -> list[LocalFileTarget]:
+    directory.mkdir(parents=True, exist_ok=True)
+    targets = [LocalFileTarget(str(directory / f"out_{i}.json")) for i in range(n)]
+    for i in present:
+        targets[i].touch()
+    return targets
+
+
+def test_nested_sibling_collection_over_three_directories(tmp_path: Path) -> None:
+    targets: dict[tuple[int, int], LocalFileTarget] = {}
+    for d in range(3):
+        files = _make_files(tmp_path / f"dir{d}", 5, present={i for i in range(5) if i <= d})
+        targets.update({(d, i): t for i, t in enumerate(files)})
+    collection = NestedSiblingFileCollection(targets)
+    assert collection.count() == (1 + 2 + 3, 15)
+    assert {k for k, _ in collection.iter_existing()} == {
+        (0, 0), (1, 0), (1, 1), (2, 0), (2, 1), (2, 2)}
+    assert len(list(collection.iter_missing())) == 9
+    assert not collection.exists()
+    assert NestedSiblingFileCollection(targets, threshold=6).exists()
+    assert not NestedSiblingFileCollection(targets, threshold=7).exists()
+    assert NestedSiblingFileCollection(targets, threshold=0.4).exists()
+
+    counting = CountingFileSystem(local_fs)
+    counted = NestedSiblingFileCollection(
+        {k: LocalFileTarget(t.path, fs=counting) for k, t in targets.items()}
+    )
+    assert counted.count() == (6, 15)
+    assert counting.calls == Counter(listdir=3)
+
+
+def test_nested_collection_with_missing_directory(tmp_path: Path) -> None:
+    present = _make_files(tmp_path / "here", 2, {0, 1})
+    absent = [LocalFileTarget(str(tmp_path / "nowhere" / f"{i}")) for i in range(2)]
+    assert NestedSiblingFileCollection(present + absent).count() == (2, 4)
+
+
+def test_sibling_collection_rejects_several_directories(tmp_path: Path) -> None:
+    with pytest.raises(TargetError, match="NestedSiblingFileCollection"):
+        SiblingFileCollection([LocalFileTarget(str(tmp_path / d / "x")) for d in "ab"])
+
+
+@pytest.mark.parametrize(("threshold", "required", "exists"), [
+    (1.0, 10, False), (0.7, 7, True), (0.71, 8, False), (0.3, 3, True), (0.0, 0, True),
+    (7, 7, True), (8, 8, False), (20, 10, False),
+])
+def test_collection_threshold(
+    tmp_path: Path, threshold: float, required: int, exists: bool
+) -> None:
+    """Fractions (<= 1) and counts (> 1); 0.7 of 10 is 7, not 8 (floating point)."""
+    targets = [LocalFileTarget(str(tmp_path / f"d{i % 3}" / f"{i}.json")) for i in range(10)]
+    for t in targets[:7]:
+        t.touch()
+    collection = TargetCollection(targets, threshold=threshold)
+    assert collection.required_count() == required
+    assert collection.count() == (7, 10)
+    assert collection.exists() is exists
+
+
+class _FlagTarget(luigi.Target):
+    """A target that is not on a file system: asked directly with exists()."""
+
+    def __init__(self, present: bool):
+        self.present = present
+
+    def exists(self) -> bool:
+        return self.present
+
+
+def test_collection_of_structures_and_other_targets(tmp_path: Path) -> None:
+    a, b, c = _make_files(tmp_path, 3, {0, 1})
+    collection = TargetCollection({
+        "both": {"x": a, "y": b},
+        "half": {"x": a, "y": c},
+        "flag_yes": _FlagTarget(True),
+        "flag_no": _FlagTarget(False),
+    })
+    assert {k for k, _ in collection.iter_existing()} == {"both", "flag_yes"}
+    assert collection.count() == (2, 4)
+    assert TargetCollection([], threshold=1.0).exists()
+
+
+# archive safety
+
+
+def _tar_with(path: Path, *members: tarfile.TarInfo) -> None:
+    with tarfile.open(path, "w") as archive:
+        for info in members:
+            archive.addfile(info, io.BytesIO(b"evil") if info.isfile() else None)
+
+
+def _file_member(name: str) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.size = 4
+    return info
+
+
+@pytest.mark.parametrize("name", ["../evil", "sub/../../evil", "/tmp/law-core-evil"])
+def test_tar_refuses_path_traversal(tmp_path: Path, name: str) -> None:
+    archive = tmp_path / "bad.tar"
+    _tar_with(archive, _file_member("fine.txt"), _file_member(name))
+    dst = tmp_path / "dst" / "inner"
+    with pytest.raises(FormatterError, match="outside"):
+        LocalFileTarget(str(archive)).load(dst=str(dst))
+    assert not (tmp_path / "dst" / "evil").exists()
+    assert not os.path.exists("/tmp/law-core-evil")
+    assert not (dst / "fine.txt").exists(), "nothing is extracted from a refused archive"
+
+
+def test_tar_refuses_link_outside(tmp_path: Path) -> None:
+    link = tarfile.TarInfo("link")
+    link.type, link.linkname = tarfile.SYMTYPE, "../../outside"
+    archive = tmp_path / "bad.tar"
+    _tar_with(archive, link)
+    with pytest.raises(FormatterError, match="refusing"):
+        LocalFileTarget(str(archive)).load(dst=str(tmp_path / "dst" / "inner"))
+    assert not (tmp_path / "dst" / "inner" / "link").is_symlink()
+
+
+@pytest.mark.parametrize("name", ["../evil", "sub/../../evil", "/tmp/law-core-evil"])
+def test_zip_refuses_path_traversal(tmp_path: Path, name: str) -> None:
+    archive = tmp_path / "bad.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("fine.txt", b"fine")
+        zf.writestr(name, b"evil")
+    dst = tmp_path / "dst" / "inner"
+    with pytest.raises(FormatterError, match="outside"):
+        LocalFileTarget(str(archive)).load(dst=str(dst))
+    assert not (tmp_path / "dst" / "evil").exists()
+    assert not (dst / "fine.txt").exists()
+
+
+def test_archive_listing_without_destination_extracts_nothing(tmp_path: Path) -> None:
+    archive = tmp_path / "bad.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("../evil", b"evil")
+    assert LocalFileTarget(str(archive)).load() == ["../evil"]
+    assert sorted(os.listdir(tmp_path)) == ["bad.zip"]

@@ -1,0 +1,219 @@
+"""Workflows: branch maps, branch tasks, selection, local execution, acceptance/tolerance."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import luigi
+import pytest
+
+import law_core as law
+from law_core.config import get_config
+from law_core.errors import TaskError, WorkflowError
+
+
+class Squares(law.LocalWorkflow):
+    n = luigi.IntParameter(default=6)
+    fail = law.CSVParameter(cls=luigi.IntParameter, default=())
+    base = luigi.Parameter()
+
+    def create_branch_map(self):
+        return {i: i * i for i in range(self.n)}
+
+    def output(self):
+        return law.LocalFileTarget(os.path.join(self.base, f"sq_{self.branch}.json"))
+
+    def run(self):
+        with open(os.path.join(self.base, f"ran_{self.branch}_{os.getpid()}"), "w"):
+            pass
+        if self.branch in self.fail:
+            # a partial write that must not count as an output
+            with self.output().open("w") as f:
+                f.write('{"half": ')
+                raise RuntimeError(f"branch {self.branch} broke on purpose")
+        self.output().dump({"square": self.branch_data})
+
+
+class Consumer(law.Task):
+    base = luigi.Parameter()
+
+    def requires(self):
+        return Squares.req(self, n=4)
+
+    def output(self):
+        return law.LocalFileTarget(os.path.join(self.base, "sum.json"))
+
+    def run(self):
+        coll = self.input()["collection"]
+        self.output().dump({"sum": sum(t.load()["square"] for t in coll.targets.values())})
+
+
+def runs(base):
+    return sorted(int(name.split("_")[1]) for name in os.listdir(base) if name.startswith("ran_"))
+
+
+def build(task, workers=1):
+    get_config().override("local_workflow", "workers", str(workers), "test")
+    result = luigi.build([task], local_scheduler=True, log_level="WARNING",
+                         detailed_summary=True)
+    return result.status == luigi.LuigiStatusCode.SUCCESS
+
+
+@pytest.mark.parametrize("raw, expected", [
+    (["a", "b"], {0: "a", 1: "b"}),
+    (3, {0: 0, 1: 1, 2: 2}),
+    ({5: "x", 7: "y"}, {5: "x", 7: "y"}),
+])
+def test_branch_map_forms(raw, expected):
+    class W(law.Workflow):
+        def create_branch_map(self):
+            return raw
+
+    assert W().branch_map == expected
+    first = min(expected)
+    assert W(branch=first).branch_data == expected[first]
+
+
+@pytest.mark.parametrize("raw, words", [
+    ({"a": 1}, "keys that are not integers >= 0"),
+    ({-1: 1}, "keys that are not integers >= 0"),
+    ("abc", "returned a str"),
+    (-2, "returned -2 < 0"),
+])
+def test_bad_branch_maps_are_clear_errors(raw, words):
+    class W(law.Workflow):
+        def create_branch_map(self):
+            return raw
+
+    with pytest.raises(WorkflowError, match=words):
+        _ = W().branch_map
+
+
+def test_create_branch_map_raising_names_the_workflow():
+    class Broken(law.Workflow):
+        def create_branch_map(self):
+            raise KeyError("dataset")
+
+    with pytest.raises(WorkflowError, match=r"create_branch_map\(\) of Broken failed: KeyError"):
+        _ = Broken().branch_map
+
+
+def test_branch_out_of_range(tmp_path):
+    task = Squares(base=str(tmp_path), branch=9)
+    with pytest.raises(TaskError,
+                       match=r"branch 9 of Squares is out of range.*6 branches \(0..5\)"):
+        _ = task.branch_data
+
+
+def test_branch_tasks_are_cheap_copies_sharing_the_map(tmp_path):
+    wf = Squares(base=str(tmp_path), branches=((1, 3),), tolerance=0.5)
+    b1 = wf.req_branch(1)
+    assert b1.branch == 1 and b1.branch_data == 1
+    assert b1.__dict__["_branch_map"] is wf.branch_map
+    assert b1 == Squares(base=str(tmp_path), branch=1)
+    assert b1.task_id == Squares(base=str(tmp_path), branch=1).task_id
+    assert b1.branches == () and b1.tolerance == 0.0  # workflow-only parameters reset
+    assert b1.req_workflow().branch == -1
+    assert wf.selected_branches() == [1, 2]
+    assert list(wf.output()["collection"].keys()) == [1, 2]
+
+
+def test_req_passes_shared_parameters_both_ways(tmp_path):
+    consumer = Consumer(base=str(tmp_path))
+    assert Squares.req(consumer, n=2) == consumer.req(Squares, n=2)
+    assert consumer.req(Squares, n=2).base == str(tmp_path)
+
+
+def test_local_workflow_runs_missing_branches_only(tmp_path):
+    Squares(base=str(tmp_path), n=6, branch=2).run()
+    assert build(Squares(base=str(tmp_path), n=6))
+    assert runs(tmp_path) == [0, 1, 2, 3, 4, 5]  # 2 ran once, by hand
+    assert json.loads((tmp_path / "sq_5.json").read_text()) == {"square": 25}
+    assert build(Squares(base=str(tmp_path), n=6))
+    assert runs(tmp_path) == [0, 1, 2, 3, 4, 5]
+
+
+def test_failing_branch_is_reported_and_others_go_on(tmp_path, caplog):
+    assert not build(Squares(base=str(tmp_path), n=5, fail=(1, 3)))
+    assert runs(tmp_path) == [0, 1, 2, 3, 4]
+    present = sorted(p.name for p in tmp_path.glob("sq_*"))
+    assert present == ["sq_0.json", "sq_2.json", "sq_4.json"]
+    assert not list(tmp_path.glob(".sq_*"))  # no temporary leftovers of the failed writes
+    errors = "\n".join(r.getMessage() for r in caplog.records)
+    assert "branch 1 of Squares failed" in errors and "broke on purpose" in errors
+    assert "Traceback" in errors
+
+
+def test_tolerance_lets_the_workflow_succeed(tmp_path):
+    wf = Squares(base=str(tmp_path), n=5, fail=(3,), tolerance=1, acceptance=0.8)
+    assert build(wf)
+    assert wf.complete()
+    assert not Squares(base=str(tmp_path), n=5).complete()  # acceptance 1.0
+
+
+def test_tolerance_exceeded_fails_the_workflow_after_all_ran(tmp_path):
+    wf = Squares(base=str(tmp_path), n=10, fail=(0, 1, 2), tolerance=2)
+    with pytest.raises(WorkflowError, match=r"3 of 10 branches of Squares failed, more than "
+                       r"the tolerance allows \(2\); failed: 0, 1, 2"):
+        wf.run()
+    assert runs(tmp_path) == list(range(10))
+
+
+def test_branches_selection(tmp_path):
+    assert build(Squares(base=str(tmp_path), n=10, branches=((2, 4), (8, None))))
+    assert runs(tmp_path) == [2, 3, 8, 9]
+
+
+def test_process_pool_runs_branches_in_other_processes(tmp_path):
+    assert build(Squares(base=str(tmp_path), n=8), workers=2)
+    pids = {name.split("_")[2] for name in os.listdir(tmp_path) if name.startswith("ran_")}
+    assert runs(tmp_path) == list(range(8))
+    assert str(os.getpid()) not in pids and len(pids) >= 1
+
+
+def test_process_pool_failures_are_reported(tmp_path):
+    assert not build(Squares(base=str(tmp_path), n=6, fail=(4,)), workers=2)
+    assert sorted(p.name for p in tmp_path.glob("sq_*")) == [
+        f"sq_{b}.json" for b in (0, 1, 2, 3, 5)]
+
+
+def test_downstream_task_reads_the_collection(tmp_path):
+    assert build(Consumer(base=str(tmp_path)))
+    assert json.loads((tmp_path / "sum.json").read_text()) == {"sum": 0 + 1 + 4 + 9}
+
+
+def test_workflow_requires_and_branch_requirements(tmp_path):
+    class Prep(law.ExternalTask):
+        name = luigi.Parameter()
+
+        def output(self):
+            return law.LocalFileTarget(os.path.join(str(tmp_path), self.name))
+
+    class Uses(law.LocalWorkflow):
+        def create_branch_map(self):
+            return ["a", "b"]
+
+        def workflow_requires(self):
+            return Prep(name="global")
+
+        def requires(self):
+            return Prep(name=self.branch_data)
+
+        def output(self):
+            return law.LocalFileTarget(os.path.join(str(tmp_path), f"u_{self.branch}"))
+
+        def run(self):
+            self.output().dump(self.input().load(formatter="text"), formatter="text")
+
+    wf = Uses()
+    deps = {t.name for t in luigi.task.flatten(wf.requires())}
+    assert deps == {"global", "a", "b"}
+    assert not build(wf)  # the external inputs are missing
+    for name in ("global", "a", "b"):
+        (tmp_path / name).write_text(name.upper())
+    assert build(Uses())
+    assert (tmp_path / "u_1").read_text() == "B"
+    # once a branch is done, its requirements are no longer the workflow's concern
+    (tmp_path / "a").unlink()
+    assert {t.name for t in luigi.task.flatten(Uses().requires())} == {"global"}
