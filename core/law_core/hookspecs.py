@@ -20,16 +20,19 @@ declaring the same name (or scheme) is an error naming both distributions.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pluggy
 
-from law_core.events import JobEvent, TaskEvent
-from law_core.records import (
-    CliCommandRecord,
-    FileSystemRecord,
-    FormatterRecord,
-    JobManagerRecord,
-    SandboxRecord,
-)
+if TYPE_CHECKING:  # only for annotations: discovery stays cheap
+    from law_core.events import JobEvent, TaskEvent
+    from law_core.records import (
+        CliCommandRecord,
+        FileSystemRecord,
+        FormatterRecord,
+        JobManagerRecord,
+        SandboxRecord,
+    )
 
 PROJECT_NAME = "law_core"
 

@@ -13,20 +13,22 @@ import importlib.metadata
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 from stevedore.named import NamedExtensionManager
 
 from law_core import hookspecs
 from law_core.errors import BackendNotFoundError, FormatterError, PluginConflictError, PluginError
-from law_core.records import (
-    CliCommandRecord,
-    FileSystemRecord,
-    FormatterRecord,
-    JobManagerRecord,
-    SandboxRecord,
-)
+
+if TYPE_CHECKING:  # annotations only: discovery stays cheap
+    from law_core.records import (
+        CliCommandRecord,
+        FileSystemRecord,
+        FormatterRecord,
+        JobManagerRecord,
+        SandboxRecord,
+    )
 
 ENTRY_POINT_GROUP = "law_core.plugins"
 DISABLE_ENV = "LAW_CORE_DISABLE_PLUGINS"

@@ -1,21 +1,28 @@
-"""The core's own backends, registered through the core's entry point like any plugin."""
+"""The core's own backends, registered through the core's entry point like any plugin.
+
+Every ``law-core`` command imports this module, so the records are imported inside the
+hooks: ``law-core --help`` then pays for none of them.
+"""
 
 from __future__ import annotations
 
 from law_core.hookspecs import hookimpl
-from law_core.records import FileSystemRecord, FormatterRecord, JobManagerRecord
 
 _FORMATTERS = "law_core.builtin.formatters"
 
 
 @hookimpl
-def law_core_file_systems() -> list[FileSystemRecord]:
+def law_core_file_systems() -> list:
+    from law_core.records import FileSystemRecord
+
     return [FileSystemRecord("local", "law_core.target.local:LocalFileSystem",
                              "the local disk", schemes=("file",))]
 
 
 @hookimpl
-def law_core_formatters() -> list[FormatterRecord]:
+def law_core_formatters() -> list:
+    from law_core.records import FormatterRecord
+
     return [
         FormatterRecord("text", f"{_FORMATTERS}:TextFormatter", "plain text",
                         extensions=("txt", "log", "text")),
@@ -32,7 +39,9 @@ def law_core_formatters() -> list[FormatterRecord]:
 
 
 @hookimpl
-def law_core_job_managers() -> list[JobManagerRecord]:
+def law_core_job_managers() -> list:
+    from law_core.records import JobManagerRecord
+
     return [JobManagerRecord("local", "law_core.workflow.local:LocalJobManager",
                              "branches on this machine, in this process or a process pool",
                              config_defaults={})]

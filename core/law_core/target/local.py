@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 
 from law_core.target.file import DirectoryTarget, FileSystemTarget, FileTarget
@@ -64,13 +63,12 @@ def local_path(path: str) -> str:
     """An absolute, normalized path with ``~`` and environment variables expanded."""
     if path.startswith("file://"):
         path = path[len("file://"):]
-    if _CLEAN_ABSOLUTE.match(path):  # the common case, 100000 times in a large workflow
+    # the common case, 100000 times in a large workflow: absolute, nothing to expand or
+    # normalize (no '$', '//', '/.' or trailing '/'), so returned as it is
+    if path[:1] == "/" and "$" not in path and "//" not in path and "/." not in path \
+            and (path[-1:] != "/" or path == "/"):
         return path
     return os.path.abspath(os.path.expandvars(os.path.expanduser(path)))
-
-
-# absolute, no '$', '~', '//', '/./', '/../' or trailing slash: already normalized
-_CLEAN_ABSOLUTE = re.compile(r"^/(?!.*(?://|/\.\.?(?:/|$)|\$))(?:.*[^/])?$")
 
 
 class _LocalTarget(FileSystemTarget):

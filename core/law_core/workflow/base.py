@@ -28,6 +28,10 @@ WORKFLOW_ONLY_PARAMS = ("branches", "acceptance", "tolerance", "workflow")
 
 _BRANCH_METHODS = ("requires", "output", "run")
 
+#: instance caches of a workflow that its branch tasks must not share (the branch map is
+#: shared on purpose)
+_WORKFLOW_CACHES = ("_branch_tasks", "_collection", "_resets")
+
 
 def _dispatching(name: str, branch_method: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap a user's branch method so the workflow instance (branch -1) does its own."""
@@ -163,10 +167,8 @@ class Workflow(Task):
             cache = self.__dict__["_branch_tasks"] = {}
         task = cache.get(branch)
         if task is None:
-            task = copy_with_params(self, branch=branch, **self._branch_resets())
-            task.__dict__["_branch_tasks"] = {}
-            task.__dict__.pop("_collection", None)
-            task.__dict__.pop("_resets", None)
+            task = copy_with_params(self, _WORKFLOW_CACHES, branch=branch,
+                                    **self._branch_resets())
             cache[branch] = task
         return task
 
