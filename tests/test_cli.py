@@ -221,3 +221,32 @@ def test_failing_branches_give_non_zero_exit(ana):
     assert "1 of 4 branches of Flaky failed" in result.stderr
     assert sorted(p.name for p in (ana / "data" / "Flaky").iterdir()) == [
         "f_0.txt", "f_1.txt", "f_3.txt"]
+
+
+def test_central_scheduler(ana):
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    luigid = shutil.which("luigid") or str(__import__("pathlib").Path(sys.executable).parent
+                                           / "luigid")
+    server = subprocess.Popen([luigid, "--port", str(port), "--address", "127.0.0.1"],
+                              cwd=ana, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        result = run_cli(["run", "ana.Word", "--n", "3", "--scheduler-host", "127.0.0.1",
+                          "--scheduler-port", str(port)], ana)
+        assert result.returncode == 0, result.stderr
+        assert (ana / "data" / "Word" / "word_3.txt").read_text() == "abc"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 
 import pytest
 
@@ -173,3 +174,70 @@ def test_core_registers_its_builtins_through_its_own_entry_point():
     assert set(registry.formatters()) >= {"text", "json", "pickle", "gzip", "zip", "tar"}
     assert registry.file_system("file").load().__name__ == "LocalFileSystem"
     assert registry.job_manager("local").load().__name__ == "LocalJobManager"
+
+
+HOOKS_PLUGIN = """
+    import json
+    import os
+
+    from law_core.hookspecs import hookimpl
+    from law_core.records import CliCommandRecord
+
+
+    def configure(parser):
+        parser.add_argument("--name", default="world")
+
+
+    @hookimpl
+    def law_core_cli_commands():
+        return [CliCommandRecord("hello", "law_core_hooks.commands:hello", "say hello",
+                                 configure=configure)]
+
+
+    @hookimpl
+    def law_core_config_defaults():
+        return {"hooks": {"greeting": "hi"}}
+
+
+    @hookimpl
+    def law_core_task_event(event):
+        with open(os.environ["EVENTS_FILE"], "a") as f:
+            f.write(json.dumps([event.kind, event.task_family]) + "\\n")
+"""
+
+HOOKS_COMMANDS = """
+    from law_core.config import get_config
+
+    def hello(args):
+        print(get_config().get("hooks", "greeting"), args.name)
+        return 3
+"""
+
+
+def test_plugin_commands_config_defaults_and_task_events(plugin_venv, tmp_path):
+    plugin_venv.install("law-core-hooks", "0.2", {"hooks": "law_core_hooks.plugin"}, {
+        "law_core_hooks.plugin": HOOKS_PLUGIN, "law_core_hooks.commands": HOOKS_COMMANDS})
+    helped = plugin_venv.cli(["--help"], tmp_path)
+    assert "hello" in helped.stdout and "say hello" in helped.stdout
+    said = plugin_venv.cli(["hello", "--name", "physicist"], tmp_path)
+    assert said.returncode == 3 and said.stdout.strip() == "hi physicist", said.stderr
+
+    (tmp_path / "tasks.py").write_text(textwrap.dedent("""
+        import law_core as law
+
+        class Two(law.LocalWorkflow):
+            def create_branch_map(self):
+                return 2
+
+            def output(self):
+                return self.local_target(f"{self.branch}.txt")
+
+            def run(self):
+                self.output().dump("x")
+    """))
+    events = tmp_path / "events.jsonl"
+    ran = plugin_venv.cli(["run", "tasks.Two"], tmp_path, EVENTS_FILE=str(events))
+    assert ran.returncode == 0, ran.stderr
+    seen = [tuple(json.loads(line)) for line in events.read_text().splitlines()]
+    assert seen.count(("start", "Two")) == 3  # the workflow and its two branches
+    assert seen.count(("success", "Two")) == 3
