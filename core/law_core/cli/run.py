@@ -128,7 +128,7 @@ def validate_task(task: Any) -> None:
         if task.is_workflow():
             from law_core.registry import get_registry
 
-            get_registry().job_manager(task.workflow)
+            get_registry().job_manager(task.job_manager_name())
 
 
 def run(args: argparse.Namespace) -> int:
@@ -174,6 +174,10 @@ def execute(task: Any, opts: argparse.Namespace) -> int:
     """Run ``task`` with luigi; return 0 on success, 1 on failure, after a clear summary."""
     import luigi
 
+    from law_core.workflow.base import Workflow
+
+    if isinstance(task, Workflow) and task.is_workflow() and task.handle_job_actions():
+        return 0
     if task.complete():
         print(f"{task!r} is complete; nothing to run")
         return 0

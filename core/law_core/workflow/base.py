@@ -19,18 +19,22 @@ import luigi
 
 from law_core.errors import TaskError, WorkflowError
 from law_core.luigi_internals import copy_with_params
-from law_core.parameters import MultiRangeParameter, expand_ranges
+from law_core.parameters import DurationParameter, MultiRangeParameter, expand_ranges
 from law_core.target.collection import TargetCollection
 from law_core.task import Task
 
 #: parameters of the workflow that mean nothing to one branch; branches get the defaults
-WORKFLOW_ONLY_PARAMS = ("branches", "acceptance", "tolerance", "workflow")
+WORKFLOW_ONLY_PARAMS = (
+    "branches", "acceptance", "tolerance", "workflow", "tasks_per_job", "parallel_jobs",
+    "retries", "poll_interval", "poll_fails", "walltime", "no_poll", "ignore_submission",
+    "cancel_jobs", "cleanup_jobs", "job_workers", "shuffle_jobs",
+)
 
 _BRANCH_METHODS = ("requires", "output", "run")
 
 #: instance caches of a workflow that its branch tasks must not share (the branch map is
 #: shared on purpose)
-_WORKFLOW_CACHES = ("_branch_tasks", "_collection", "_resets")
+_WORKFLOW_CACHES = ("_branch_tasks", "_collection", "_resets", "_job_manager")
 
 
 def _dispatching(name: str, branch_method: Callable[..., Any]) -> Callable[..., Any]:
@@ -71,7 +75,37 @@ class Workflow(Task):
         default="local", significant=False, description="where branches run: a job manager "
         "name such as local, slurm or htcondor; default: local")
 
-    exclude_params_req_get = {"branches", "acceptance", "tolerance"}
+
+    # how remote job managers (--workflow slurm, htcondor, ...) run the branches
+    tasks_per_job = luigi.IntParameter(
+        default=1, significant=False, description="branches per job (remote workflows)")
+    parallel_jobs = luigi.IntParameter(
+        default=-1, significant=False, description="most jobs active at once; -1: no cap")
+    retries = luigi.IntParameter(
+        default=5, significant=False, description="resubmissions of a failed job")
+    poll_interval = DurationParameter(
+        default=1.0, unit="m", significant=False, description="time between status polls "
+        "(a number in minutes, or e.g. '30s')")
+    poll_fails = luigi.IntParameter(
+        default=5, significant=False, description="consecutive failed status queries allowed")
+    walltime = DurationParameter(
+        default=0.0, unit="h", significant=False, description="longest the polling may "
+        "last (a number in hours, or e.g. '30m'); 0: no limit")
+    no_poll = luigi.BoolParameter(
+        significant=False, description="submit the jobs and return without polling")
+    ignore_submission = luigi.BoolParameter(
+        significant=False, description="forget the jobs of an earlier submission")
+    cancel_jobs = luigi.BoolParameter(
+        significant=False, description="cancel the jobs of the earlier submission and stop")
+    cleanup_jobs = luigi.BoolParameter(
+        significant=False, description="remove the job files of the earlier submission and "
+        "stop")
+    job_workers = luigi.IntParameter(
+        default=1, significant=False, description="threads submitting and querying in parallel")
+    shuffle_jobs = luigi.BoolParameter(
+        significant=False, description="submit jobs in random order")
+
+    exclude_params_req_get = set(WORKFLOW_ONLY_PARAMS)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -206,11 +240,26 @@ class Workflow(Task):
         before they are submitted). Default: nothing."""
         return []
 
-    def job_manager(self) -> Any:
-        """The job manager chosen by ``--workflow``, set up for this workflow."""
-        from law_core.registry import get_registry
+    def job_manager_name(self) -> str:
+        """``--workflow``, else the config's ``[workflow] FAMILY`` or ``default``, else local:
+        the run location can be chosen per task class by configuration alone."""
+        if self.workflow:
+            return self.workflow
+        from law_core.config import get_config
 
-        return get_registry().job_manager(self.workflow).load()(self)
+        config = get_config()
+        default = config.get("workflow", "default", default="local")
+        return config.get("workflow", self.get_task_family(), default=default)
+
+    def job_manager(self) -> Any:
+        """The job manager chosen by :meth:`job_manager_name`, set up for this workflow."""
+        cached = self.__dict__.get("_job_manager")
+        if cached is None:
+            from law_core.registry import get_registry
+
+            record = get_registry().job_manager(self.job_manager_name())
+            cached = self.__dict__["_job_manager"] = record.load()(self)
+        return cached
 
     def output_collection(self) -> TargetCollection:
         """The outputs of the selected branches, complete at the acceptance threshold."""
@@ -236,10 +285,29 @@ class Workflow(Task):
     def _workflow_requires(self) -> Any:
         return self.job_manager().requires()
 
+    def handle_job_actions(self) -> bool:
+        """Carry out ``--cancel-jobs`` or ``--cleanup-jobs`` on the earlier submission of a
+        remote workflow; True when one was asked for (the workflow then does nothing else)."""
+        if not (self.cancel_jobs or self.cleanup_jobs):
+            return False
+        manager = self.job_manager()
+        if not hasattr(manager, "cancel_all"):
+            raise WorkflowError(f"--cancel-jobs and --cleanup-jobs need a remote workflow, "
+                                f"not '{self.job_manager_name()}'")
+        if self.cancel_jobs:
+            print(f"cancelled {manager.cancel_all()} jobs of {self!r}")
+        if self.cleanup_jobs:
+            print(f"cleaned up {manager.cleanup_all()} jobs of {self!r}")
+        return True
+
     def _workflow_run(self) -> None:
+        if self.handle_job_actions():
+            return
         manager = self.job_manager()
         missing = self.missing_branches()
         failures = manager.run(missing)
+        if self.no_poll:
+            return
         collection = self.output_collection()
         done, total = collection.count()
         if failures and len(failures) > self.max_failures():
@@ -255,6 +323,44 @@ class Workflow(Task):
 
 class LocalWorkflow(Workflow):
     """A workflow whose branches run on this machine by default (law's familiar name)."""
+
+
+#: names of the parameters that job-manager plugins added (not passed on to jobs)
+JOB_MANAGER_PARAMS: set[str] = set()
+
+
+def add_job_manager_parameters(cls: type[Workflow] = Workflow) -> None:
+    """Give every workflow the parameters that installed job-manager plugins contribute
+    (``--slurm-partition``, ...), so a task class never names a batch system. A plugin
+    whose parameters fail to load is skipped with a warning."""
+    import logging
+
+    from law_core.errors import LawCoreError
+    from law_core.registry import get_registry
+
+    try:
+        records = get_registry().job_managers()
+    except LawCoreError as err:
+        logging.getLogger(__name__).warning("job manager parameters unavailable: %s", err)
+        return
+    for name, record in records.items():
+        try:
+            parameters = record.load_parameters()
+        except Exception as err:  # a broken plugin must not break every workflow
+            logging.getLogger(__name__).warning(
+                "parameters of the job manager '%s' could not be loaded: %s", name, err)
+            continue
+        for param_name, param in parameters.items():
+            if not hasattr(cls, param_name):
+                setattr(cls, param_name, param)
+                # what Python calls for attributes in a class body; luigi's parameters are
+                # descriptors that learn their name from it
+                if hasattr(param, "__set_name__"):
+                    param.__set_name__(cls, param_name)
+                JOB_MANAGER_PARAMS.add(param_name)
+
+
+add_job_manager_parameters()
 
 
 def _short_list(items: list[int], limit: int = 10) -> str:

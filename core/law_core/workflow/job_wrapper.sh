@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The job wrapper of law-core's remote workflows, run by the batch system on the worker:
+#
+#     bash job_wrapper.sh JOB_DIR JOB_NUM ATTEMPT
+#
+# It reads the submission's environment file (written by the submitting side with every
+# value quoted), makes a job home, sources the bootstrap file if one is configured and
+# hands over to the Python job worker, which runs the branches and records their exit
+# statuses in JOB_DIR/status/. When a phase before the worker fails, the wrapper records
+# that itself, so the submitting side always learns how a job ended. Exit codes by phase:
+# 10 setup, 20 bootstrap, 30 branches failed, 40 the worker could not start.
+set -u
+
+job_dir=$1
+job_num=$2
+attempt=$3
+status_file="$job_dir/status/job_${job_num}_${attempt}.json"
+
+write_status() {
+    # write_status CODE PHASE: an exit status of a phase before the worker ran
+    mkdir -p "$job_dir/status" || return
+    printf '{"job_num": %d, "attempt": %d, "exit_code": %d, "phase": "%s", "host": "%s"}\n' \
+        "$job_num" "$attempt" "$1" "$2" "$(hostname)" > "$status_file.tmp.$$" &&
+        mv -f "$status_file.tmp.$$" "$status_file"
+}
+
+# setup
+if ! source "$job_dir/job_env.sh"; then
+    write_status 10 setup
+    exit 10
+fi
+job_home=$(mktemp -d "${TMPDIR:-/tmp}/law-core-job-XXXXXXXX") || { write_status 10 setup; exit 10; }
+trap 'rm -rf "$job_home"' EXIT
+cd "$job_home" || { write_status 10 setup; exit 10; }
+export LAW_CORE_JOB_HOME=$job_home
+
+# bootstrap
+if [ -n "${LAW_CORE_JOB_BOOTSTRAP:-}" ]; then
+    # shellcheck disable=SC1090
+    if ! source "$LAW_CORE_JOB_BOOTSTRAP"; then
+        write_status 20 bootstrap
+        exit 20
+    fi
+fi
+
+# run the branches
+"$LAW_CORE_JOB_PYTHON" -m law_core.workflow.job_worker "$job_dir" "$job_num" "$attempt"
+code=$?
+if [ ! -f "$status_file" ]; then
+    write_status 40 worker
+    exit 40
+fi
+exit $code

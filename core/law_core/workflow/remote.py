@@ -1,0 +1,479 @@
+"""Remote job managers: the machinery shared by every batch-system plugin.
+
+A plugin subclasses :class:`RemoteJobManager` and implements four primitives on its batch
+system: :meth:`~RemoteJobManager.submit` a batch of jobs (as one array where the system
+has arrays), :meth:`~RemoteJobManager.query` many jobs at once,
+:meth:`~RemoteJobManager.cancel`, and optionally :meth:`~RemoteJobManager.cleanup` and
+:meth:`~RemoteJobManager.recover`. Everything else is here: job files, the bookkeeping
+that lets a killed workflow resume its jobs, submission under ``--parallel-jobs``,
+polling, resubmission (``--retries``), acceptance and tolerance, status lines and job
+events. The plugin's conformance suite is :class:`law_core.testing.JobManagerSuite`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import random
+import shlex
+import shutil
+import sys
+import time
+from abc import abstractmethod
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, ClassVar
+
+from law_core.errors import LawCoreError, WorkflowError
+from law_core.events import JobEvent, emit_job_event
+from law_core.workflow.job_manager import JobManager
+from law_core.workflow.job_worker import write_json_atomic
+from law_core.workflow.submission import (
+    ACTIVE,
+    FAILED,
+    FINISHED,
+    PENDING,
+    RETRY,
+    RUNNING,
+    SUBMITTING,
+    UNSUBMITTED,
+    Job,
+    Submission,
+)
+
+logger = logging.getLogger("law_core.workflow.remote")
+
+
+class JobSubmissionError(WorkflowError):
+    """The batch system refused a submission; the message carries its reason."""
+
+
+@dataclass(frozen=True)
+class JobSubmission:
+    """One job handed to :meth:`RemoteJobManager.submit`.
+
+    ``command`` is the argument list the batch system runs on the worker; render it with
+    :func:`shlex.join` where a script line is needed, never by concatenation.
+    """
+
+    num: int
+    attempt: int
+    name: str
+    branches: tuple[int, ...]
+    command: tuple[str, ...]
+    stdout: str
+    stderr: str
+    job_dir: str
+
+
+@dataclass(frozen=True)
+class JobState:
+    """What :meth:`RemoteJobManager.query` reports about one job."""
+
+    status: str  # PENDING, RUNNING, FINISHED or FAILED
+    exit_code: int | None = None
+    error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+#: polls a job may be missing from the batch system without an exit status before it
+#: counts as failed (its status file may still be on its way through a shared file system)
+VANISHED_GRACE_POLLS = 3
+
+
+class RemoteJobManager(JobManager):
+    """Runs branches as jobs on a batch system. Subclasses implement the primitives."""
+
+    #: the name of ``--workflow NAME``, also used for job file and config section names
+    name: ClassVar[str] = ""
+    #: most jobs one :meth:`submit` call receives (e.g. the batch system's array limit)
+    max_batch_size: ClassVar[int] = 1000
+    #: most job ids one :meth:`query` call receives
+    max_query_size: ClassVar[int] = 10000
+
+    # primitives
+
+    @abstractmethod
+    def submit(self, jobs: list[JobSubmission]) -> list[str]:
+        """Submit ``jobs`` (at most :attr:`max_batch_size`), as one array where the
+        batch system has arrays; return their job ids in the same order. Raise
+        :class:`JobSubmissionError` with the batch system's reason when it refuses."""
+
+    @abstractmethod
+    def query(self, job_ids: list[str]) -> dict[str, JobState]:
+        """States of many jobs in as few calls as possible. A job the batch system no
+        longer knows is left out: the core then reads the exit status the job wrote."""
+
+    @abstractmethod
+    def cancel(self, job_ids: list[str]) -> None:
+        """Cancel the jobs; ids that already ended are not an error."""
+
+    def cleanup(self, job_ids: list[str]) -> None:
+        """Remove what the batch system keeps of ended jobs (default: nothing)."""
+
+    def recover(self, jobs: list[JobSubmission]) -> dict[int, str]:
+        """Ids (by job number) of jobs whose submission was interrupted before their ids
+        were recorded, as far as the batch system still knows them; default: none. The
+        core submits again what is neither found here nor left an exit status."""
+        return {}
+
+    # configuration shared by all remote managers
+
+    def config(self, option: str, default: Any = None) -> Any:
+        """An option of the manager's config section (``[slurm]``), else ``default``."""
+        from law_core.config import get_config
+
+        return get_config().get(self.name, option, default=default)
+
+    def job_directory(self) -> Path:
+        """Job files, logs, statuses and the bookkeeping of this workflow and manager.
+
+        The name carries a digest of the workflow's task id and branch selection, so that
+        concurrent workflows never share job files."""
+        wf = self.workflow
+        digest = hashlib.sha1(
+            f"{wf.task_id}|{wf.selected_branches()}".encode()).hexdigest()[:10]
+        return Path(wf.output_directory().path) / "jobs" / f"{self.name}_{digest}"
+
+    def submission_path(self) -> Path:
+        return self.job_directory() / "submission.json"
+
+    # the machinery
+
+    def run(self, branches: list[int]) -> dict[int, str]:
+        wf = self.workflow
+        job_dir = self.job_directory()
+        submission = self._load_submission(job_dir, ignore=wf.ignore_submission)
+        self._write_job_files(job_dir)
+        self._plan_jobs(submission, branches)
+        self._recover_interrupted(submission)
+        submission.save()
+        started = time.monotonic()
+        query_failures = 0
+        while True:
+            try:
+                self._poll(submission)
+                query_failures = 0
+            except LawCoreError:
+                raise
+            except Exception as err:  # a flaky scheduler answer: tolerated a few times
+                query_failures += 1
+                logger.warning("status query failed (%d of %d allowed): %s",
+                               query_failures, wf.poll_fails, err)
+                if query_failures > wf.poll_fails:
+                    raise WorkflowError(f"status queries to {self.name} failed "
+                                        f"{query_failures} times in a row: {err}") from err
+            self._submit_due(submission)
+            submission.save()
+            self._show_status(submission)
+            failures = self._final_failures(submission)
+            if wf.no_poll or len(failures) > wf.max_failures():
+                return failures
+            if not submission.with_status(UNSUBMITTED, SUBMITTING, RETRY, *ACTIVE):
+                return failures
+            if wf.walltime > 0 and time.monotonic() - started > wf.walltime * 3600:
+                raise WorkflowError(
+                    f"polling stopped after the walltime of {wf.walltime:g} h; the jobs keep "
+                    "running, run the workflow again to resume polling them")
+            time.sleep(max(wf.poll_interval * 60, 0.05))
+
+    def cancel_all(self) -> int:
+        """``--cancel-jobs``: cancel the active jobs of the earlier submission."""
+        submission = Submission.load(self.submission_path())
+        if submission is None:
+            return 0
+        active = submission.with_status(*ACTIVE)
+        ids = [job.job_id for job in active if job.job_id]
+        if ids:
+            self.cancel(ids)
+        for job in active:
+            job.status, job.error = FAILED, "cancelled with --cancel-jobs"
+            self._event("failed", job)
+        submission.save()
+        return len(ids)
+
+    def cleanup_all(self) -> int:
+        """``--cleanup-jobs``: let the batch system forget the jobs, remove the job files."""
+        submission = Submission.load(self.submission_path())
+        if submission is None:
+            return 0
+        active = submission.with_status(*ACTIVE)
+        if active:
+            raise WorkflowError(f"{len(active)} jobs are still active; cancel them first "
+                                "with --cancel-jobs")
+        ids = [job.job_id for job in submission.jobs.values() if job.job_id]
+        self.cleanup(ids)
+        shutil.rmtree(self.job_directory(), ignore_errors=True)
+        return len(submission.jobs)
+
+    # steps of the machinery
+
+    def _load_submission(self, job_dir: Path, ignore: bool) -> Submission:
+        path = job_dir / "submission.json"
+        existing = None if ignore else Submission.load(path)
+        if existing is not None:
+            active = len(existing.with_status(*ACTIVE, SUBMITTING))
+            if active:
+                logger.info("resuming %d jobs of an earlier submission (%s)", active, path)
+            return existing
+        wf = self.workflow
+        prefix = f"law-{wf.get_task_family()[:24]}-{job_dir.name.rsplit('_', 1)[-1][:8]}"
+        return Submission(path, wf.task_id, self.name, wf.tasks_per_job, prefix)
+
+    def _write_job_files(self, job_dir: Path) -> None:
+        wf = self.workflow
+        for sub in ("logs", "status"):
+            (job_dir / sub).mkdir(parents=True, exist_ok=True)
+        wrapper = resources.files("law_core.workflow").joinpath("job_wrapper.sh").read_text()
+        (job_dir / "job_wrapper.sh").write_text(wrapper)
+        module = type(wf).__module__
+        if module == "__main__":
+            raise WorkflowError(
+                f"{type(wf).__name__} is defined in __main__, which a job cannot import; "
+                "move it into a module")
+        write_json_atomic(job_dir / "task.json", {
+            "task": f"{module}.{type(wf).__name__}",
+            "params": job_parameters(wf),
+            "cwd": os.getcwd(),
+            "pythonpath": [os.getcwd()] + [p for p in os.environ.get("PYTHONPATH", "")
+                                           .split(os.pathsep) if p],
+        })
+        env = {
+            "LAW_CORE_JOB_PYTHON": self.config("python") or _job_config("python") or
+            sys.executable,
+            "LAW_CORE_JOB_BOOTSTRAP": self.config("bootstrap_file") or
+            _job_config("bootstrap_file") or "",
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        }
+        if os.environ.get("LAW_CORE_CONFIG"):
+            env["LAW_CORE_CONFIG"] = os.path.abspath(os.environ["LAW_CORE_CONFIG"])
+        for name in _forwarded_environment():
+            if name in os.environ:
+                env[name] = os.environ[name]
+        lines = ["# the environment of law-core jobs (every value quoted)"]
+        lines += [f"export {name}={shlex.quote(value)}" for name, value in env.items()]
+        tmp = job_dir / f".job_env.sh.tmp{os.getpid()}"
+        tmp.write_text("\n".join(lines) + "\n")
+        os.replace(tmp, job_dir / "job_env.sh")
+
+    def _plan_jobs(self, submission: Submission, branches: list[int]) -> None:
+        """New jobs for the missing branches that no unfinished job covers."""
+        covered = {b for job in submission.with_status(UNSUBMITTED, SUBMITTING, RETRY, *ACTIVE)
+                   for b in job.branches}
+        todo = [b for b in branches if b not in covered]
+        size = max(1, self.workflow.tasks_per_job)
+        for i in range(0, len(todo), size):
+            submission.add_job(todo[i:i + size])
+
+    def _recover_interrupted(self, submission: Submission) -> None:
+        """Jobs marked "submitting" when the process died: find them or submit again."""
+        interrupted = submission.with_status(SUBMITTING)
+        if not interrupted:
+            return
+        job_dir = self.job_directory()
+        found = self.recover([self._submission_spec(job, submission, job_dir)
+                              for job in interrupted])
+        for job in interrupted:
+            status_file = self._status_file(job)
+            if job.num in found:
+                job.job_id, job.status = found[job.num], PENDING
+            elif status_file.exists():  # it ran already; its status file tells the rest
+                job.status = RUNNING
+            else:
+                job.status = RETRY if job.attempt > 1 else UNSUBMITTED
+                job.attempt -= 1
+
+    def _poll(self, submission: Submission) -> None:
+        active = submission.with_status(*ACTIVE)
+        if not active:
+            return
+        ids = [job.job_id for job in active if job.job_id]
+        states: dict[str, JobState] = {}
+        for chunk_states in self._map(self.query, _chunks(ids, self.max_query_size)):
+            states.update(chunk_states)
+        for job in active:
+            state = states.get(job.job_id) if job.job_id else None
+            self._update(job, state)
+
+    def _update(self, job: Job, state: JobState | None) -> None:
+        old = job.status
+        ended = self._read_status_file(job)
+        if ended is not None:
+            job.exit_code = ended.get("exit_code")
+            job.extra["host"] = ended.get("host")
+            if job.exit_code == 0:
+                job.status, job.error = FINISHED, None
+            else:
+                job.error = ended.get("error") or \
+                    f"exit code {job.exit_code} in phase {ended.get('phase')}"
+                self._fail(job)
+        elif state is not None and state.status in (PENDING, RUNNING):
+            job.status = state.status
+            job.extra.pop("vanished", None)
+        else:
+            # ended (or unknown to the batch system) without an exit status so far
+            job.extra["vanished"] = job.extra.get("vanished", 0) + 1
+            if state is not None and state.status == FAILED and state.error:
+                job.error = state.error
+            if job.extra["vanished"] >= VANISHED_GRACE_POLLS:
+                job.error = job.error or (
+                    f"job {job.job_id} ended without recording an exit status (killed, or "
+                    f"out of time or memory?); see {self._log_path(job, 'err')}")
+                job.exit_code = state.exit_code if state is not None else None
+                self._fail(job)
+        if job.status != old:
+            self._event("status_changed", job)
+            if job.status == FINISHED:
+                self._event("finished", job)
+            elif job.status in (FAILED, RETRY):
+                self._event("failed", job)
+
+    def _fail(self, job: Job) -> None:
+        job.status = RETRY if job.attempt <= self.workflow.retries else FAILED
+        level = logging.WARNING if job.status == RETRY else logging.ERROR
+        logger.log(level, "job %d (branches %s, attempt %d) failed: %s%s", job.num,
+                   _short(job.branches), job.attempt, job.error,
+                   "; resubmitting" if job.status == RETRY else "")
+
+    def _submit_due(self, submission: Submission) -> None:
+        wf = self.workflow
+        due = submission.with_status(RETRY, UNSUBMITTED)
+        if not due:
+            return
+        if wf.parallel_jobs > 0:
+            free = wf.parallel_jobs - len(submission.with_status(*ACTIVE))
+            if free <= 0:
+                return
+            due = due[:free]
+        if wf.shuffle_jobs:
+            random.shuffle(due)
+        job_dir = self.job_directory()
+        for job in due:
+            job.attempt += 1
+            job.status, job.job_id, job.error, job.exit_code = SUBMITTING, None, None, None
+            job.extra.pop("vanished", None)
+        submission.save()  # before asking the batch system: a restart then recovers them
+        specs = {job.num: self._submission_spec(job, submission, job_dir) for job in due}
+        batches = list(_chunks(due, self.max_batch_size))
+        results = self._map(lambda jobs: self._submit_batch(jobs, specs), batches)
+        errors = [r for r in results if isinstance(r, Exception)]
+        for job in due:
+            if job.status == SUBMITTING:  # its batch failed: nothing was submitted
+                job.attempt -= 1
+                job.status = RETRY if job.attempt > 0 else UNSUBMITTED
+        if errors:
+            submission.save()
+            raise errors[0]
+
+    def _submit_batch(self, jobs: list[Job], specs: dict[int, JobSubmission]) -> Any:
+        try:
+            ids = self.submit([specs[job.num] for job in jobs])
+        except Exception as err:
+            return err if isinstance(err, LawCoreError) else JobSubmissionError(
+                f"submission to {self.name} failed: {type(err).__name__}: {err}")
+        if len(ids) != len(jobs):
+            return JobSubmissionError(f"{self.name} returned {len(ids)} job ids for "
+                                      f"{len(jobs)} jobs")
+        for job, job_id in zip(jobs, ids):
+            job.job_id, job.status = job_id, PENDING
+            self._event("submitted", job)
+        return None
+
+    def _submission_spec(self, job: Job, submission: Submission, job_dir: Path) -> JobSubmission:
+        return JobSubmission(
+            num=job.num, attempt=job.attempt, name=job.name(submission.name_prefix),
+            branches=tuple(job.branches),
+            command=("bash", str(job_dir / "job_wrapper.sh"), str(job_dir), str(job.num),
+                     str(job.attempt)),
+            stdout=str(self._log_path(job, "out")), stderr=str(self._log_path(job, "err")),
+            job_dir=str(job_dir),
+        )
+
+    def _final_failures(self, submission: Submission) -> dict[int, str]:
+        """Branches of jobs that failed for good, unless a later job covers them."""
+        alive = {b for job in submission.jobs.values() if job.status != FAILED
+                 for b in job.branches}
+        return {b: job.error or "failed" for job in submission.with_status(FAILED)
+                for b in job.branches if b not in alive}
+
+    def _status_file(self, job: Job) -> Path:
+        return self.job_directory() / "status" / f"job_{job.num}_{job.attempt}.json"
+
+    def _read_status_file(self, job: Job) -> dict[str, Any] | None:
+        import json
+
+        try:
+            return json.loads(self._status_file(job).read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def _log_path(self, job: Job, kind: str) -> Path:
+        return self.job_directory() / "logs" / f"job_{job.num}_{job.attempt}.{kind}"
+
+    def _map(self, func: Any, items: list[Any]) -> list[Any]:
+        workers = max(1, self.workflow.job_workers)
+        if workers == 1 or len(items) <= 1:
+            return [func(item) for item in items]
+        with ThreadPoolExecutor(workers) as pool:
+            return list(pool.map(func, items))
+
+    def _show_status(self, submission: Submission) -> None:
+        counts = submission.counts()
+        text = (f"{self.name} jobs of {type(self.workflow).__name__}: "
+                + ", ".join(f"{n} {s}" for s, n in counts.items())
+                + f" (of {len(submission.jobs)})")
+        if sys.stderr.isatty():
+            sys.stderr.write("\r" + text.ljust(100))
+            if not submission.with_status(UNSUBMITTED, SUBMITTING, RETRY, *ACTIVE):
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+        elif text != getattr(self, "_last_status", None):
+            logger.info(text)
+        self._last_status = text
+
+    def _event(self, kind: str, job: Job) -> None:
+        from law_core.registry import get_registry
+
+        if not get_registry().hook.law_core_job_event.get_hookimpls():
+            return
+        emit_job_event(JobEvent(kind, self.workflow.task_id, self.name, job.num, job.job_id,
+                                job.status, tuple(job.branches),
+                                {"attempt": job.attempt, "error": job.error}))
+
+
+def job_parameters(workflow: Any) -> list[str]:
+    """The command-line parameters that rebuild ``workflow`` in a job: all of its
+    parameters but the workflow-only and job-manager ones, serialized."""
+    from law_core.workflow.base import JOB_MANAGER_PARAMS, WORKFLOW_ONLY_PARAMS
+
+    skip = {"branch", *WORKFLOW_ONLY_PARAMS, *JOB_MANAGER_PARAMS}
+    args: list[str] = []
+    for name, param in workflow.get_params():
+        if name in skip:
+            continue
+        args += ["--" + name.replace("_", "-"), param.serialize(workflow.param_kwargs[name])]
+    return args
+
+
+def _job_config(option: str) -> str | None:
+    from law_core.config import get_config
+
+    return get_config().get("job", option, default=None)
+
+
+def _forwarded_environment() -> list[str]:
+    from law_core.config import get_config
+
+    return get_config().get_list("job", "forward_env", default=[])
+
+
+def _chunks(items: list[Any], size: int) -> list[list[Any]]:
+    return [items[i:i + size] for i in range(0, len(items), max(1, size))]
+
+
+def _short(branches: list[int]) -> str:
+    text = ",".join(map(str, branches[:5]))
+    return text + (",..." if len(branches) > 5 else "")

@@ -1,0 +1,1 @@
+"""law-core-slurm: run workflow branches as Slurm jobs (``--workflow slurm``)."""
