@@ -41,15 +41,28 @@ class SlurmCluster:
 
     def known_jobs(self) -> list[dict[str, str]]:
         """Every job slurmctld knows (pending, running and recently ended), one dict per
-        job (array tasks each count), from ``scontrol -o show job``."""
+        job, array tasks each on their own (a pending array's ``0-2`` counts three), from
+        ``scontrol -o show job``."""
         out = self.run("scontrol", "-o", "show", "job").stdout
         jobs = []
         for line in out.splitlines():
             if not line.strip() or line.startswith("No jobs"):
                 continue
             fields = dict(part.split("=", 1) for part in line.split() if "=" in part)
-            jobs.append(fields)
+            for index in _array_indices(fields.get("ArrayTaskId")):
+                jobs.append({**fields, "ArrayTaskId": index} if index is not None else fields)
         return jobs
+
+
+def _array_indices(spec: str | None) -> list[str | None]:
+    """``"0-2,5%3"`` -> ``["0", "1", "2", "5"]``; no array: ``[None]``."""
+    if not spec:
+        return [None]
+    indices: list[str | None] = []
+    for part in spec.split("%")[0].split(","):
+        start, _, end = part.partition("-")
+        indices += [str(i) for i in range(int(start), int(end or start) + 1)]
+    return indices
 
 
 def _free_port() -> int:
