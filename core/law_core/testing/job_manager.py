@@ -99,8 +99,10 @@ class JobManagerSuite:
         """The job manager of a SuiteWork workflow, built in this process."""
         import importlib
 
+        from law_core.config import get_config
         from law_core.registry import get_registry
 
+        get_config().override("target", "store", str(cwd / "data"), "the job manager suite")
         sys.path.insert(0, str(cwd))
         try:
             module = importlib.import_module("suite_tasks")
