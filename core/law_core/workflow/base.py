@@ -12,6 +12,7 @@ of 100000 branches builds its map once and no branch goes through luigi's constr
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -238,6 +239,26 @@ class Workflow(Task):
     def workflow_requires(self) -> Any:
         """What the workflow needs before any branch runs (jobs need their inputs present
         before they are submitted). Default: nothing."""
+        return []
+
+    # hooks for remote jobs; the defaults come from the config section [job]
+
+    def job_bootstrap_file(self) -> str | None:
+        """A shell file that jobs source before running (``[job] bootstrap_file``)."""
+        from law_core.config import get_config
+
+        path = get_config().get("job", "bootstrap_file", default=None)
+        return os.path.abspath(path) if path else None
+
+    def job_bootstrap_command(self) -> str | None:
+        """Shell code that jobs run before running (``[job] bootstrap_command``)."""
+        from law_core.config import get_config
+
+        return get_config().get("job", "bootstrap_command", default=None)
+
+    def job_stage_out(self) -> list[tuple[str, str]]:
+        """Files to copy out of a job's home directory (``$LAW_CORE_JOB_HOME``) after its
+        branches succeeded: (glob, destination directory path or URI) pairs."""
         return []
 
     def job_manager_name(self) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 BRANCHES_FAILED = 30
+STAGE_OUT_FAILED = 50
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -39,6 +40,20 @@ def branch_statuses(task_spec: dict[str, Any], branches: list[int], run_code: in
     workflow = build_task(find_task_class(task_spec["task"]), list(task_spec["params"]))
     return {str(b): 0 if workflow.req_branch(b).complete() else (run_code or 1)
             for b in branches}
+
+
+def stage_out(rules: list[list[str]], job_home: Path) -> None:
+    """Copy files the branches left in the job home (``LAW_CORE_JOB_HOME``) to their
+    destinations: each rule is (glob relative to the job home, destination directory as a
+    path or URI)."""
+    from law_core.target.factory import target
+
+    for pattern, destination in rules:
+        directory = target(destination, type="d")
+        for path in sorted(job_home.glob(pattern)):
+            if path.is_file():
+                target(str(path)).copy_to(directory.child(path.name, "f"))
+                print("staged out", path.name, "to", directory.uri(), flush=True)
 
 
 def main(job_dir: str, job_num: int, attempt: int) -> int:
@@ -64,12 +79,18 @@ def main(job_dir: str, job_num: int, attempt: int) -> int:
         statuses = {str(b): run_code or 1 for b in branches}
         error = f"checking the branch outputs failed: {type(err).__name__}: {err}"
     failed = [b for b, code in statuses.items() if code != 0]
-    exit_code = BRANCHES_FAILED if failed else 0
+    exit_code, phase = (BRANCHES_FAILED if failed else 0), "run"
     if failed and error is None:
         error = f"branches {', '.join(failed)} did not produce their outputs " \
                 f"(law-core run exited with {run_code})"
+    if not failed and task_spec.get("stage_out"):
+        try:
+            stage_out(task_spec["stage_out"], Path(os.environ.get("LAW_CORE_JOB_HOME", ".")))
+        except Exception as err:
+            exit_code, phase = STAGE_OUT_FAILED, "stageout"
+            error = f"stage-out failed: {type(err).__name__}: {err}"
     write_json_atomic(directory / "status" / f"job_{job_num}_{attempt}.json", {
-        "job_num": job_num, "attempt": attempt, "exit_code": exit_code, "phase": "run",
+        "job_num": job_num, "attempt": attempt, "exit_code": exit_code, "phase": phase,
         "branches": statuses, "error": error, "host": socket.gethostname(),
         "duration": round(time.time() - started, 3),
     })

@@ -8,7 +8,7 @@
 # hands over to the Python job worker, which runs the branches and records their exit
 # statuses in JOB_DIR/status/. When a phase before the worker fails, the wrapper records
 # that itself, so the submitting side always learns how a job ended. Exit codes by phase:
-# 10 setup, 20 bootstrap, 30 branches failed, 40 the worker could not start.
+# 10 setup, 20 bootstrap, 30 branches failed, 40 the worker could not start, 50 stage-out.
 set -u
 
 job_dir=$1
@@ -34,10 +34,16 @@ trap 'rm -rf "$job_home"' EXIT
 cd "$job_home" || { write_status 10 setup; exit 10; }
 export LAW_CORE_JOB_HOME=$job_home
 
-# bootstrap
+# bootstrap: a file to source, and a command (the user's own shell code from the config)
 if [ -n "${LAW_CORE_JOB_BOOTSTRAP:-}" ]; then
     # shellcheck disable=SC1090
     if ! source "$LAW_CORE_JOB_BOOTSTRAP"; then
+        write_status 20 bootstrap
+        exit 20
+    fi
+fi
+if [ -n "${LAW_CORE_JOB_BOOTSTRAP_COMMAND:-}" ]; then
+    if ! eval "$LAW_CORE_JOB_BOOTSTRAP_COMMAND"; then
         write_status 20 bootstrap
         exit 20
     fi

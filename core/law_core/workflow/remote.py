@@ -240,12 +240,13 @@ class RemoteJobManager(JobManager):
             "cwd": os.getcwd(),
             "pythonpath": [os.getcwd()] + [p for p in os.environ.get("PYTHONPATH", "")
                                            .split(os.pathsep) if p],
+            "stage_out": [list(rule) for rule in wf.job_stage_out()],
         })
         env = {
             "LAW_CORE_JOB_PYTHON": self.config("python") or _job_config("python") or
             sys.executable,
-            "LAW_CORE_JOB_BOOTSTRAP": self.config("bootstrap_file") or
-            _job_config("bootstrap_file") or "",
+            "LAW_CORE_JOB_BOOTSTRAP": wf.job_bootstrap_file() or "",
+            "LAW_CORE_JOB_BOOTSTRAP_COMMAND": wf.job_bootstrap_command() or "",
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         }
         if os.environ.get("LAW_CORE_CONFIG"):

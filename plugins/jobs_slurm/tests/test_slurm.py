@@ -254,3 +254,47 @@ def test_job_events_reach_plugins(ana, slurm, monkeypatch):
     assert kinds.count("finished") == 2
     assert ("finished", 1, "finished", "slurm") in seen
     assert all(kind in ("submitted", "status_changed", "finished") for kind in kinds)
+
+
+def test_bootstrap_file_command_and_stage_out(ana, slurm):
+    write_tasks(ana, "staged", """
+        import os
+
+        import law_core as law
+
+
+        class Staged(law.Workflow):
+            def create_branch_map(self):
+                return 2
+
+            def output(self):
+                return self.local_target(f"env_{self.branch}.txt")
+
+            def run(self):
+                home = os.environ["LAW_CORE_JOB_HOME"]
+                with open(os.path.join(home, f"extra_{self.branch}.log"), "w") as f:
+                    f.write(f"scratch of branch {self.branch}")
+                self.output().dump(os.environ["FROM_BOOTSTRAP"] + " "
+                                   + os.environ["FROM_COMMAND"])
+
+            def job_stage_out(self):
+                return [("extra_*.log", os.path.join(os.getcwd(), "staged_out"))]
+    """)
+    (ana / "setup.sh").write_text("export FROM_BOOTSTRAP='sourced file'\n")
+    (ana / "law.cfg").write_text(f"[job]\nbootstrap_file = {ana / 'setup.sh'}\n"
+                                 "bootstrap_command = export FROM_COMMAND=\"ran command\"\n")
+    result = law_core(["run", "staged.Staged", "--workflow", "slurm", "--poll-interval", "0.5s",
+                       "--tasks-per-job", "2"], ana, slurm)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (ana / "data" / "Staged" / "env_1.txt").read_text() == "sourced file ran command"
+    assert sorted(p.name for p in (ana / "staged_out").iterdir()) == ["extra_0.log",
+                                                                     "extra_1.log"]
+    assert (ana / "staged_out" / "extra_1.log").read_text() == "scratch of branch 1"
+
+
+def test_failing_bootstrap_is_reported_with_its_phase(ana, slurm):
+    (ana / "law.cfg").write_text("[job]\nbootstrap_command = false\n")
+    result = law_core(["run", "ana.Work", "--n", "1", "--workflow", "slurm",
+                       "--poll-interval", "0.5s", "--retries", "0"], ana, slurm)
+    assert result.returncode == 1
+    assert "exit code 20 in phase bootstrap" in result.stderr
