@@ -44,15 +44,15 @@ OFFICIAL_DISTRIBUTIONS: dict[tuple[str, str], str] = {
     ("sandbox", "singularity"): "law-core-singularity",
     ("sandbox", "apptainer"): "law-core-singularity",
     **{("formatter", f): "law-core-formatters"
-       for f in ("yaml", "numpy", "h5py", "pandas", "parquet", "awkward", "uproot", "root",
-                 "matplotlib", "keras", "coffea")},
+       for f in ("yaml", "numpy", "h5py", "pandas", "parquet", "awkward", "uproot",
+                 "matplotlib", "keras", "coffea", "bz2", "xz")},
 }
 
 #: File extensions whose formatters the project's own distributions provide.
 OFFICIAL_EXTENSIONS: dict[str, str] = {
     ext: "law-core-formatters"
-    for ext in ("yaml", "yml", "npy", "npz", "h5", "hdf5", "csv", "parquet", "root", "pdf",
-                "png", "keras", "coffea")
+    for ext in ("yaml", "yml", "npy", "npz", "h5", "hdf5", "csv", "tsv", "feather", "parquet",
+                "root", "pdf", "png", "svg", "keras", "coffea", "bz2", "xz", "lzma")
 }
 
 

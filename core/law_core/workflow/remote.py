@@ -427,7 +427,10 @@ class RemoteJobManager(JobManager):
                 + ", ".join(f"{n} {s}" for s, n in counts.items())
                 + f" (of {len(submission.jobs)})")
         if sys.stderr.isatty():
-            sys.stderr.write("\r" + text.ljust(100))
+            done = counts[FINISHED] + counts[FAILED]
+            width = 30
+            filled = int(width * done / len(submission.jobs)) if submission.jobs else width
+            sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {text}".ljust(130))
             if not submission.with_status(UNSUBMITTED, SUBMITTING, RETRY, *ACTIVE):
                 sys.stderr.write("\n")
             sys.stderr.flush()
