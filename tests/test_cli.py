@@ -182,7 +182,8 @@ def test_bad_input_is_a_clear_error(ana, args, words):
 
 
 def test_formatter_not_installed_is_a_clear_failure(ana):
-    result = run_cli(["run", "ana.NeedsNumpy"], ana)
+    # as if law-core-formatters were not installed (the test set-up installs it)
+    result = run_cli(["run", "ana.NeedsNumpy"], ana, LAW_CORE_DISABLE_PLUGINS="formatters")
     assert result.returncode == 1
     assert "law-core: error: NeedsNumpy() failed:" in result.stderr
     assert "array.npy" in result.stderr and "law-core-formatters" in result.stderr

@@ -23,6 +23,7 @@ _EXPORTS = {
     "Task": "law_core.task", "WrapperTask": "law_core.task", "ExternalTask": "law_core.task",
     "Workflow": "law_core.workflow.base", "LocalWorkflow": "law_core.workflow.base",
     "JobManager": "law_core.workflow.job_manager",
+    "SandboxTask": "law_core.sandbox", "Sandbox": "law_core.sandbox",
     # parameters
     "CSVParameter": "law_core.parameters", "MultiCSVParameter": "law_core.parameters",
     "RangeParameter": "law_core.parameters", "MultiRangeParameter": "law_core.parameters",

@@ -48,6 +48,18 @@ def law_core_job_managers() -> list:
 
 
 @hookimpl
+def law_core_sandboxes() -> list:
+    from law_core.records import SandboxRecord
+
+    return [
+        SandboxRecord("bash", "law_core.sandbox:BashSandbox",
+                      "the environment a bash setup script leaves (bash::SETUP_SCRIPT)"),
+        SandboxRecord("venv", "law_core.sandbox:VenvSandbox",
+                      "a Python virtual environment (venv::PATH)"),
+    ]
+
+
+@hookimpl
 def law_core_config_defaults() -> dict[str, dict[str, str]]:
     return {
         "target": {"store": "data"},

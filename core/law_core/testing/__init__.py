@@ -19,10 +19,12 @@ import pytest
 
 # assertion rewriting for the suites' own asserts, so failures show the values compared
 pytest.register_assert_rewrite("law_core.testing.file_system", "law_core.testing.formatter",
-                               "law_core.testing.job_manager")
+                               "law_core.testing.job_manager", "law_core.testing.sandbox")
 
 from law_core.testing.file_system import CountingFileSystem, FileSystemSuite  # noqa: E402
 from law_core.testing.formatter import FormatterSuite  # noqa: E402
 from law_core.testing.job_manager import JobManagerSuite  # noqa: E402
+from law_core.testing.sandbox import SandboxSuite  # noqa: E402
 
-__all__ = ["CountingFileSystem", "FileSystemSuite", "FormatterSuite", "JobManagerSuite"]
+__all__ = ["CountingFileSystem", "FileSystemSuite", "FormatterSuite", "JobManagerSuite",
+           "SandboxSuite"]

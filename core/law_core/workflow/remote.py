@@ -448,17 +448,18 @@ class RemoteJobManager(JobManager):
                                 {"attempt": job.attempt, "error": job.error}))
 
 
-def job_parameters(workflow: Any) -> list[str]:
-    """The command-line parameters that rebuild ``workflow`` in a job: all of its
-    parameters but the workflow-only and job-manager ones, serialized."""
+def job_parameters(task: Any, keep: tuple[str, ...] = ()) -> list[str]:
+    """The command-line parameters that rebuild ``task`` in another process: all of its
+    parameters but ``branch`` and the workflow-only and job-manager ones (unless named in
+    ``keep``), serialized."""
     from law_core.workflow.base import JOB_MANAGER_PARAMS, WORKFLOW_ONLY_PARAMS
 
-    skip = {"branch", *WORKFLOW_ONLY_PARAMS, *JOB_MANAGER_PARAMS}
+    skip = {"branch", *WORKFLOW_ONLY_PARAMS, *JOB_MANAGER_PARAMS} - set(keep)
     args: list[str] = []
-    for name, param in workflow.get_params():
+    for name, param in task.get_params():
         if name in skip:
             continue
-        args += ["--" + name.replace("_", "-"), param.serialize(workflow.param_kwargs[name])]
+        args += ["--" + name.replace("_", "-"), param.serialize(task.param_kwargs[name])]
     return args
 
 

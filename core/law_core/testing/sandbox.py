@@ -1,0 +1,156 @@
+"""The conformance suite of sandboxes (``sandbox = "TYPE::NAME"`` plugins).
+
+A plugin's tests subclass :class:`SandboxSuite` and provide, as fixtures, the sandbox key
+to use and the environment the tools need::
+
+    class TestDocker(SandboxSuite):
+        @pytest.fixture
+        def sandbox_key(self, docker_image):
+            return f"docker::{docker_image}"
+
+Each test writes a small analysis into a temporary directory and runs it with
+``law-core run`` in a fresh process, as a user would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SUITE_TASKS = '''
+import json
+import os
+import sys
+
+import luigi
+
+import law_core as law
+
+
+class Outside(law.Task):
+    def output(self):
+        return self.local_target("outside.json")
+
+    def run(self):
+        self.output().dump({"sandbox": os.environ.get("LAW_CORE_SANDBOX"),
+                            "pid": os.getpid()})
+
+
+class Inside(law.SandboxTask):
+    words = law.CSVParameter(default=("a", "b"))
+    flag = luigi.BoolParameter()
+    fail = luigi.BoolParameter()
+
+    def requires(self):
+        return Outside.req(self)
+
+    def output(self):
+        return self.local_target(f"inside_{'_'.join(self.words)}_{self.flag}.json")
+
+    def run(self):
+        if self.fail:
+            raise RuntimeError("failing inside on purpose")
+        facts = {
+            "sandbox": os.environ.get("LAW_CORE_SANDBOX"),
+            "input": self.input().load(),
+            "words": list(self.words),
+            "flag": self.flag,
+            "uid": os.getuid(),
+            "pid": os.getpid(),
+            "python": sys.executable,
+            "forwarded": os.environ.get("SUITE_FORWARDED"),
+            "secret": os.environ.get("SUITE_SECRET"),
+        }
+        if os.path.exists("/etc/os-release"):
+            facts["os_release"] = open("/etc/os-release").read()
+        self.output().dump(facts)
+'''
+
+
+class SandboxSuite:
+    """Base class of a sandbox's conformance tests (not collected by itself)."""
+
+    @pytest.fixture
+    def sandbox_key(self) -> str:
+        """``TYPE::NAME`` of the sandbox under test; override it as a fixture."""
+        raise NotImplementedError("a SandboxSuite subclass provides the sandbox_key fixture")
+
+    @pytest.fixture
+    def sandbox_env(self) -> dict[str, str]:
+        """Environment variables the sandbox's tools need; override as a fixture."""
+        return {}
+
+    @pytest.fixture
+    def analysis(self, tmp_path: Path) -> Path:
+        (tmp_path / "suite_sandbox.py").write_text(SUITE_TASKS)
+        (tmp_path / "law.cfg").write_text("[sandbox]\nforward_env = SUITE_FORWARDED\n")
+        return tmp_path
+
+    def law_core(self, args: list[str], cwd: Path, env: dict[str, str]
+                 ) -> subprocess.CompletedProcess:
+        full = {k: v for k, v in os.environ.items() if not k.startswith("LAW_CORE")}
+        full.update(env)
+        full["PYTHONPATH"] = str(cwd)
+        return subprocess.run([sys.executable, "-m", "law_core", *args], cwd=cwd, env=full,
+                              capture_output=True, text=True, timeout=600)
+
+    def run_inside(self, analysis: Path, key: str, env: dict[str, str], *params: str
+                   ) -> subprocess.CompletedProcess:
+        return self.law_core(["run", "suite_sandbox.Inside", "--sandbox", key, *params],
+                             analysis, env)
+
+    @staticmethod
+    def facts(analysis: Path, name: str) -> dict:
+        return json.loads((analysis / "data" / "Inside" / name).read_text())
+
+    # the suite
+
+    def test_run_happens_inside_and_dependencies_outside(self, analysis, sandbox_key,
+                                                         sandbox_env) -> None:
+        result = self.run_inside(analysis, sandbox_key, sandbox_env, "--words", "x,y z",
+                                 "--flag")
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+        facts = self.facts(analysis, "inside_x_y z_True.json")
+        assert facts["sandbox"] == sandbox_key
+        assert facts["words"] == ["x", "y z"] and facts["flag"] is True
+        assert facts["input"]["sandbox"] is None  # the dependency ran outside
+        assert facts["pid"] != facts["input"]["pid"]
+
+    def test_outputs_belong_to_the_calling_user(self, analysis, sandbox_key,
+                                                sandbox_env) -> None:
+        result = self.run_inside(analysis, sandbox_key, sandbox_env)
+        assert result.returncode == 0, result.stderr[-3000:]
+        output = analysis / "data" / "Inside" / "inside_a_b_False.json"
+        assert output.stat().st_uid == os.getuid()
+        assert self.facts(analysis, output.name)["uid"] == os.getuid()
+
+    def test_only_named_variables_are_forwarded(self, analysis, sandbox_key,
+                                                sandbox_env) -> None:
+        env = dict(sandbox_env, SUITE_FORWARDED="yes", SUITE_SECRET="do-not-forward")
+        result = self.run_inside(analysis, sandbox_key, env)
+        assert result.returncode == 0, result.stderr[-3000:]
+        facts = self.facts(analysis, "inside_a_b_False.json")
+        assert facts["forwarded"] == "yes"
+        assert facts["secret"] is None or self.shares_environment
+
+    #: whether the sandbox type hands the whole calling environment in (bash, venv): then a
+    #: variable arrives without being named
+    shares_environment = False
+
+    def test_failure_inside_is_a_clear_error_and_leaves_no_output(self, analysis, sandbox_key,
+                                                                  sandbox_env) -> None:
+        result = self.run_inside(analysis, sandbox_key, sandbox_env, "--fail")
+        assert result.returncode == 1
+        assert "failing inside on purpose" in result.stdout + result.stderr
+        assert f"failed in the sandbox {sandbox_key}" in result.stderr
+        assert not (analysis / "data" / "Inside" / "inside_a_b_False.json").exists()
+
+    def test_unknown_sandbox_type_names_what_is_installed(self, analysis, sandbox_env) -> None:
+        result = self.run_inside(analysis, "nosuchtype::x", sandbox_env)
+        assert result.returncode == 1
+        assert "no installed plugin provides the sandbox 'nosuchtype'" in result.stderr
