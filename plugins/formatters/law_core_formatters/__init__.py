@@ -1,0 +1,1 @@
+"""law-core formatters for the file formats of an analysis (see README.md)."""
