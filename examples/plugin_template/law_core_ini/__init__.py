@@ -1,0 +1,1 @@
+"""law-core-ini: INI files as dictionaries of sections."""
