@@ -1,0 +1,1 @@
+"""law-core-htcondor: run workflow branches as HTCondor jobs (``--workflow htcondor``)."""
