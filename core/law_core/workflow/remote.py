@@ -79,6 +79,11 @@ class JobState:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+#: what the job wrapper reads from the job directory (a plugin without a shared file
+#: system transfers these in) and where jobs write their exit statuses (transferred back)
+JOB_FILES = ("job_wrapper.sh", "job_env.sh", "task.json", "submission.json")
+STATUS_DIR = "status"
+
 #: polls a job may be missing from the batch system without an exit status before it
 #: counts as failed (its status file may still be on its way through a shared file system)
 VANISHED_GRACE_POLLS = 3
@@ -319,7 +324,10 @@ class RemoteJobManager(JobManager):
             job.extra["vanished"] = job.extra.get("vanished", 0) + 1
             if state is not None and state.status == FAILED and state.error:
                 job.error = state.error
-            if job.extra["vanished"] >= VANISHED_GRACE_POLLS:
+            # the batch system's own "failed" (held, removed, killed) is final at once; a
+            # job merely gone may still have its status file on the way
+            if (state is not None and state.status == FAILED) or \
+                    job.extra["vanished"] >= VANISHED_GRACE_POLLS:
                 job.error = job.error or (
                     f"job {job.job_id} ended without recording an exit status (killed, or "
                     f"out of time or memory?); see {self._log_path(job, 'err')}")
