@@ -71,16 +71,9 @@ def condor(tmp_path_factory) -> StandinPool:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_process_state():
+def _fresh_process_state(law_core_isolated):
     """Config, plugin registry and environment as a fresh process would have them."""
-    from law_core.config import reset_config
-    from law_core.registry import reset_registry
-
     environ = dict(os.environ)
-    reset_config()
-    reset_registry()
     yield
     os.environ.clear()
     os.environ.update(environ)
-    reset_config()
-    reset_registry()

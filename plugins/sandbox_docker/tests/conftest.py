@@ -34,13 +34,5 @@ def docker_image_tag(docker_ready):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_singletons():
+def _isolated(law_core_isolated):
     """Config and plugin registry as a fresh process would have them."""
-    from law_core.config import reset_config
-    from law_core.registry import reset_registry
-
-    reset_config()
-    reset_registry()
-    yield
-    reset_config()
-    reset_registry()

@@ -1,0 +1,91 @@
+"""pytest fixtures for plugin authors, active wherever law-core is installed (``pytest11``).
+
+They start the real services a backend plugin is tested against, on a developer machine
+as in CI:
+
+- ``law_core_slurm_cluster``: a one-node Slurm cluster (munged, slurmctld, slurmd on
+  localhost with their own config in a temporary directory); ``SLURM_CONF`` points the
+  Slurm tools at it while the session lasts;
+- ``law_core_xrootd_server``: an XRootD server on loopback, as its root URL
+  (``root://127.0.0.1:PORT//``);
+- ``law_core_docker_image``: a Docker daemon (the running one, else ``dockerd`` started
+  for the session) with a Debian image built locally (debootstrap + docker import; nothing
+  is pulled), as its tag.
+
+Each is skipped, with the reason, only where the service's binaries are not installed
+(looked up on ``LAW_CORE_SERVICE_PATH``, default ``PATH`` and the system directories);
+with ``LAW_CORE_REQUIRE_SERVICES=1`` (as in law-core's own CI) a missing binary is an error
+instead. Anything else that goes wrong is an error. ``law_core_isolated`` gives a test the
+config and plugin registry a fresh process would have.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+_SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def _require(binaries: tuple[str, ...], service: str, packages: str) -> None:
+    path = os.environ.get("LAW_CORE_SERVICE_PATH",
+                          os.pathsep.join([os.environ.get("PATH", ""), _SYSTEM_PATH]))
+    missing = [b for b in binaries if shutil.which(b, path=path) is None]
+    if missing:
+        reason = (f"{service} needs {', '.join(missing)}, which is not installed here "
+                  f"(Debian packages: {packages})")
+        if os.environ.get("LAW_CORE_REQUIRE_SERVICES") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+@pytest.fixture
+def law_core_isolated() -> Iterator[None]:
+    """Config and plugin registry as a fresh process would have them, before and after."""
+    from law_core.config import reset_config
+    from law_core.registry import reset_registry
+
+    reset_config()
+    reset_registry()
+    yield
+    reset_config()
+    reset_registry()
+
+
+@pytest.fixture(scope="session")
+def law_core_slurm_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    _require(("munged", "slurmctld", "slurmd", "sbatch", "squeue"), "a Slurm cluster",
+             "slurm-wlm munge")
+    from law_core.testing.slurm import slurm_cluster
+
+    with slurm_cluster(tmp_path_factory.mktemp("law-core-slurm")) as cluster:
+        old = os.environ.get("SLURM_CONF")
+        os.environ["SLURM_CONF"] = cluster.env["SLURM_CONF"]
+        try:
+            yield cluster
+        finally:
+            if old is None:
+                os.environ.pop("SLURM_CONF", None)
+            else:
+                os.environ["SLURM_CONF"] = old
+
+
+@pytest.fixture(scope="session")
+def law_core_xrootd_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    _require(("xrootd",), "an XRootD server", "xrootd-server")
+    from law_core.testing.services import xrootd_server
+
+    with xrootd_server(tmp_path_factory.mktemp("law-core-xrootd")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def law_core_docker_image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    _require(("dockerd", "docker", "debootstrap"), "a Docker image", "docker.io debootstrap")
+    from law_core.testing.docker import debian_rootfs, docker_daemon, docker_image
+
+    with docker_daemon(tmp_path_factory.mktemp("law-core-dockerd")):
+        yield docker_image(debian_rootfs())
