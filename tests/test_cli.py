@@ -169,8 +169,8 @@ def test_fetch_output(ana):
      "branch 7 of Chars is out of range: the branch map has 5 branches (0..4)"),
     (["run", "ana.Chars", "--n", "13"],
      "create_branch_map() of Chars failed: RuntimeError: no data for 13"),
-    (["run", "ana.Chars", "--workflow", "slurm"],
-     "no installed plugin provides the job manager 'slurm'; the distribution law-core-slurm"),
+    (["run", "ana.Chars", "--workflow", "pbs"], "no installed plugin provides the job "
+     "manager 'pbs'; installed: "),
     (["run", "ana.Word", "--print-status", "x"], "--print-status: expected an integer depth"),
     (["run", "ana.Word", "--workers", "0"], "--workers must be at least 1"),
 ])
@@ -179,6 +179,15 @@ def test_bad_input_is_a_clear_error(ana, args, words):
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert f"law-core: error: {words}" in result.stderr
+
+
+def test_job_manager_not_installed_names_its_distribution(ana):
+    # as if law-core-slurm were not installed (the test set-up installs it)
+    result = run_cli(["run", "ana.Chars", "--workflow", "slurm"], ana,
+                     LAW_CORE_DISABLE_PLUGINS="slurm")
+    assert result.returncode == 1
+    assert "law-core: error: no installed plugin provides the job manager 'slurm'; the " \
+           "distribution law-core-slurm provides it (pip install law-core-slurm)" in result.stderr
 
 
 def test_formatter_not_installed_is_a_clear_failure(ana):
