@@ -99,3 +99,89 @@ def test_missing_venv_is_a_clear_error(tmp_path):
 
     with pytest.raises(TaskError, match="is not a virtual environment"):
         VenvSandbox(str(tmp_path / "nope")).python()
+
+
+STAGING_PLUGIN = """
+    from law_core.hookspecs import hookimpl
+    from law_core.records import SandboxRecord
+
+    @hookimpl
+    def law_core_sandboxes():
+        return [SandboxRecord("isolated", "law_core_isolated.sandbox:IsolatedSandbox")]
+"""
+
+STAGING_SANDBOX = """
+    import os
+
+    from law_core.sandbox import BashSandbox
+
+
+    class IsolatedSandbox(BashSandbox):
+        '''A bash sandbox that declares it does not share the file system: the core must
+        stage inputs in and outputs out, and the inside must see only staged paths.'''
+
+        type = "isolated"
+        shares_file_system = False
+
+        def run(self, command, env, mounts, cwd):
+            stage = env.get("LAW_CORE_SANDBOX_STAGE")
+            with open(os.path.join(cwd, "stage_seen.txt"), "w") as f:
+                f.write(str(stage))
+            return super().run(command, env, mounts, cwd)
+"""
+
+STAGED_TASKS = """
+    import os
+
+    import law_core as law
+
+
+    class Raw(law.ExternalTask):
+        def output(self):
+            return law.LocalFileTarget(os.path.join(os.getcwd(), "raw", "numbers.txt"))
+
+
+    class Doubled(law.SandboxTask):
+        fail = law.OptionalBoolParameter(default=False)
+
+        def requires(self):
+            return Raw()
+
+        def output(self):
+            return law.LocalFileTarget(os.path.join(os.getcwd(), "results", "doubled.txt"))
+
+        def run(self):
+            assert "law-core-stage-" in self.input().path, self.input().path
+            assert "law-core-stage-" in self.output().path, self.output().path
+            numbers = [int(x) for x in self.input().load(formatter="text").split()]
+            self.output().dump(" ".join(str(2 * n) for n in numbers), formatter="text")
+            if self.fail:
+                raise RuntimeError("failing after writing the staged output")
+"""
+
+
+def test_sandbox_without_shared_file_system_stages_in_and_out(plugin_venv, tmp_path):
+    plugin_venv.install("law-core-isolated", "0.1", {"isolated": "law_core_isolated.plugin"}, {
+        "law_core_isolated.plugin": STAGING_PLUGIN,
+        "law_core_isolated.sandbox": STAGING_SANDBOX})
+    ana = tmp_path / "ana"
+    ana.mkdir()
+    (ana / "staged.py").write_text(__import__("textwrap").dedent(STAGED_TASKS))
+    (ana / "raw").mkdir()
+    (ana / "raw" / "numbers.txt").write_text("1 2 3")
+    script = ana / "setup.sh"
+    script.write_text("true\n")
+    (ana / "law.cfg").write_text(f"[sandbox]\nDoubled = isolated::{script}\n"
+                                 f"stage_dir = {tmp_path / 'stage'}\n")
+
+    failed = plugin_venv.cli(["run", "staged.Doubled", "--fail", "true"], ana)
+    assert failed.returncode == 1
+    assert "failing after writing the staged output" in failed.stdout + failed.stderr
+    assert not (ana / "results" / "doubled.txt").exists()  # nothing staged out on failure
+    assert list((tmp_path / "stage").iterdir()) == []  # the stage is cleaned up
+
+    result = plugin_venv.cli(["run", "staged.Doubled"], ana)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    assert (ana / "results" / "doubled.txt").read_text() == "2 4 6"
+    assert "stage.json" in (ana / "stage_seen.txt").read_text()
+    assert list((tmp_path / "stage").iterdir()) == []

@@ -196,7 +196,7 @@ def sandbox_of(key: str, task: SandboxTask | None = None) -> Sandbox:
 
 def _wrap_run(run: Any) -> Any:
     def method(self: SandboxTask, *args: Any, **kwargs: Any) -> Any:
-        if self.sandbox and not self.is_sandboxed() and not _is_workflow_itself(self):
+        if self.sandbox_key() and not self.is_sandboxed() and not _is_workflow_itself(self):
             return self.run_in_sandbox()
         return run(self, *args, **kwargs)
 
@@ -226,10 +226,26 @@ class SandboxTask(Task):
         run = cls.__dict__.get("run")
         if run is not None and not getattr(run, "_law_core_sandbox", False):
             cls.run = _wrap_run(run)
+        output = cls.__dict__.get("output")
+        if output is not None and not getattr(output, "_law_core_staged", False):
+            cls.output = _wrap_output(output)
+
+    def sandbox_key(self) -> str:
+        """``--sandbox`` (or the class's ``sandbox``), else the config's ``[sandbox] FAMILY``:
+        the environment can be chosen per task class by configuration alone."""
+        if self.sandbox:
+            return self.sandbox
+        from law_core.config import get_config
+
+        return get_config().get("sandbox", self.get_task_family(), default="")
 
     def is_sandboxed(self) -> bool:
         """Whether this process runs inside the task's sandbox."""
-        return bool(self.sandbox) and os.environ.get(SANDBOX_ENV) == self.sandbox
+        key = self.sandbox_key()
+        return bool(key) and os.environ.get(SANDBOX_ENV) == key
+
+    def input(self) -> Any:
+        return _staged(super().input())
 
     def sandbox_mounts(self) -> list[Mount]:
         """Directories the sandbox must see besides the task's inputs, outputs and the
@@ -253,12 +269,22 @@ class SandboxTask(Task):
         names = get_config().get_list("sandbox", "forward_env", default=[])
         return {name: os.environ[name] for name in names if name in os.environ}
 
+    def sandbox_stage_directory(self) -> str:
+        """Where staged inputs and outputs wait (``[sandbox] stage_dir``, else the system's
+        temporary directory); it must be on a disk the sandbox can mount."""
+        import tempfile
+
+        from law_core.config import get_config
+
+        return get_config().get("sandbox", "stage_dir", default=tempfile.gettempdir())
+
     def run_in_sandbox(self) -> None:
         """Run this task's ``run()`` again inside its sandbox and wait for it."""
         from law_core.config import get_config
         from law_core.workflow.remote import job_parameters
 
-        sandbox = sandbox_of(self.sandbox, self)
+        key = self.sandbox_key()
+        sandbox = sandbox_of(key, self)
         module = type(self).__module__
         if module == "__main__":
             raise TaskError(f"{type(self).__name__} is defined in __main__, which the "
@@ -274,22 +300,26 @@ class SandboxTask(Task):
         env["PYTHONPATH"] = os.pathsep.join(
             pythonpath + [p for p in env.get("PYTHONPATH", "").split(os.pathsep)
                           if p and p not in pythonpath])
-        env[SANDBOX_ENV] = self.sandbox
+        env[SANDBOX_ENV] = key
         config = get_config().path
         if config is not None:
             env["LAW_CORE_CONFIG"] = str(Path(config).absolute())
-        mounts = self._task_mounts(cwd) + self.sandbox_mounts()
-        code = sandbox.run(command, env, mounts, cwd)
-        if code != 0:
-            raise TaskError(f"run() of {self!r} failed in the sandbox {sandbox.key} "
-                            f"(exit code {code}); its output above says why")
+        with Stage(self, sandbox) as stage:
+            if stage.mapping:
+                env[STAGE_ENV] = str(stage.map_file)
+            mounts = self._task_mounts(cwd) + stage.mounts() + self.sandbox_mounts()
+            code = sandbox.run(command, env, mounts, cwd)
+            if code != 0:
+                raise TaskError(f"run() of {self!r} failed in the sandbox {sandbox.key} "
+                                f"(exit code {code}); its output above says why")
+            stage.stage_out()
 
     def _task_mounts(self, cwd: str) -> list[Mount]:
         """The working directory and the directories of local inputs and outputs."""
         from law_core.target.file import FileSystemTarget
 
         directories = {cwd}
-        for target in luigi.task.flatten(self.input()) + luigi.task.flatten(self.output()):
+        for target in _plain_targets(self.input()) + _plain_targets(self.output()):
             if isinstance(target, FileSystemTarget) and target.fs.is_local:
                 directories.add(target.dirname if not target.path.endswith("/")
                                 else target.path)
@@ -300,6 +330,142 @@ class SandboxTask(Task):
         outer = [d for i, d in enumerate(ordered)
                  if not any(d.startswith(o.rstrip("/") + "/") for o in ordered[:i])]
         return [Mount(d, d) for d in outer]
+
+
+#: set inside a sandbox to the JSON file that maps staged targets' URIs to local paths
+STAGE_ENV = "LAW_CORE_SANDBOX_STAGE"
+
+
+def _needs_stage(target: Any, sandbox: Sandbox) -> bool:
+    from law_core.target.file import FileTarget
+
+    return isinstance(target, FileTarget) and (
+        not target.fs.is_local or not sandbox.shares_file_system)
+
+
+def _plain_targets(structure: Any) -> list[Any]:
+    """The leaf targets of an input or output structure, collections opened up."""
+    from law_core.target.collection import TargetCollection
+
+    leaves = []
+    for item in luigi.task.flatten(structure):
+        if isinstance(item, TargetCollection):
+            leaves += [t for v in item.targets.values() for t in luigi.task.flatten(v)]
+        else:
+            leaves.append(item)
+    return leaves
+
+
+class Stage:
+    """Stage-in and stage-out around a sandboxed run.
+
+    Inputs that the inside cannot reach as they are (remote files, or any file when the
+    sandbox does not share the file system) are copied into a local stage directory first;
+    outputs of that kind are written there inside and copied to their real place (each
+    atomically) only after ``run()`` succeeded. Inside, ``input()`` and ``output()`` return
+    the staged local files (the mapping travels in ``LAW_CORE_SANDBOX_STAGE``).
+    """
+
+    def __init__(self, task: SandboxTask, sandbox: Sandbox):
+        self.task = task
+        self.sandbox = sandbox
+        self.mapping: dict[str, str] = {}
+        self._outputs: list[Any] = []
+        self.directory: Path | None = None
+
+    def __enter__(self) -> Stage:
+        import tempfile
+
+        inputs = [t for t in _plain_targets(self.task.input()) if _needs_stage(t, self.sandbox)]
+        outputs = [t for t in _plain_targets(self.task.output())
+                   if _needs_stage(t, self.sandbox)]
+        if not inputs and not outputs:
+            return self
+        root = self.task.sandbox_stage_directory()
+        os.makedirs(root, exist_ok=True)
+        self.directory = Path(tempfile.mkdtemp(prefix="law-core-stage-", dir=root))
+        for i, target in enumerate(inputs):
+            local = self.directory / "inputs" / str(i) / target.basename
+            local.parent.mkdir(parents=True)
+            target.copy_to(str(local))
+            self.mapping[target.uri()] = str(local)
+        for i, target in enumerate(outputs):
+            local = self.directory / "outputs" / str(i) / target.basename
+            local.parent.mkdir(parents=True)
+            self.mapping[target.uri()] = str(local)
+            self._outputs.append((target, local))
+        (self.directory / "stage.json").write_text(json.dumps(self.mapping))
+        return self
+
+    @property
+    def map_file(self) -> Path:
+        assert self.directory is not None
+        return self.directory / "stage.json"
+
+    def mounts(self) -> list[Mount]:
+        return [Mount(str(self.directory), str(self.directory))] if self.directory else []
+
+    def stage_out(self) -> None:
+        missing = [str(target.uri()) for target, local in self._outputs if not local.exists()]
+        for target, local in self._outputs:
+            if local.exists():
+                target.copy_from(str(local))
+        if missing:
+            raise TaskError(f"run() of {self.task!r} in the sandbox {self.sandbox.key} did not "
+                            f"write the outputs {', '.join(missing)}")
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.directory is not None:
+            import shutil
+
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _stage_mapping() -> dict[str, str]:
+    path = os.environ.get(STAGE_ENV)
+    if not path:
+        return {}
+    cached = _STAGE_CACHE.get(path)
+    if cached is None:
+        cached = _STAGE_CACHE[path] = json.loads(Path(path).read_text())
+    return cached
+
+
+_STAGE_CACHE: dict[str, dict[str, str]] = {}
+
+
+def _staged(structure: Any) -> Any:
+    """``structure`` with every staged target replaced by its local copy (inside only)."""
+    mapping = _stage_mapping()
+    if not mapping:
+        return structure
+    from law_core.target.file import FileTarget
+    from law_core.target.local import LocalFileTarget
+
+    def replace(item: Any) -> Any:
+        if isinstance(item, FileTarget) and item.uri() in mapping:
+            return LocalFileTarget(mapping[item.uri()])
+        if isinstance(item, dict):
+            return {k: replace(v) for k, v in item.items()}
+        if isinstance(item, (list, tuple)):
+            return type(item)(replace(v) for v in item)
+        return item
+
+    return replace(structure)
+
+
+def _wrap_output(output: Any) -> Any:
+    def method(self: SandboxTask, *args: Any, **kwargs: Any) -> Any:
+        result = output(self, *args, **kwargs)
+        return _staged(result) if self.is_sandboxed() else result
+
+    method.__name__, method.__qualname__, method.__doc__ = output.__name__, \
+        output.__qualname__, output.__doc__
+    method._law_core_staged = True  # type: ignore[attr-defined]
+    for attr in ("_law_core_dispatch",):
+        if hasattr(output, attr):
+            setattr(method, attr, getattr(output, attr))
+    return method
 
 
 def main(argv: list[str]) -> int:
