@@ -46,7 +46,8 @@ class Sandbox(ABC):
 
     #: the TYPE of ``TYPE::NAME``
     type: ClassVar[str] = ""
-    #: whether host paths are visible at the same paths inside without mounts
+    #: whether the inside sees the host's local paths, directly or through the mounts
+    #: given to :meth:`run`; when False, the core stages every file in and out
     shares_file_system: ClassVar[bool] = True
 
     def __init__(self, name: str, task: SandboxTask | None = None):

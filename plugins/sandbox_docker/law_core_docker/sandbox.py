@@ -79,7 +79,7 @@ class DockerSandbox(Sandbox):
     """``docker::IMAGE``; options in ``[docker]`` (see the plugin's README)."""
 
     type = "docker"
-    shares_file_system = False
+    shares_file_system = True  # through the mounts of the task's directories
 
     # configuration
 

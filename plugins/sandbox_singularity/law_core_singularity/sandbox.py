@@ -59,7 +59,7 @@ class SingularitySandbox(Sandbox):
     """``singularity::IMAGE``; options in ``[singularity]`` (see the plugin's README)."""
 
     type = "singularity"
-    shares_file_system = False
+    shares_file_system = True  # through the mounts of the task's directories
     _prefixes: ClassVar[dict[tuple[str, str], str]] = {}
 
     # configuration
