@@ -260,3 +260,14 @@ def test_central_scheduler(ana):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_config_sections_named_after_tasks_set_parameter_defaults(ana):
+    (ana / "law.cfg").write_text("[Chars]\nn = 3\n")
+    result = run_cli(["run", "ana.Chars"], ana)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (ana / "data" / "Chars").iterdir()) == [
+        "char_0.json", "char_1.json", "char_2.json"]
+    explicit = run_cli(["run", "ana.Chars", "--n", "4"], ana)  # the command line wins
+    assert explicit.returncode == 0, explicit.stderr
+    assert (ana / "data" / "Chars" / "char_3.json").exists()

@@ -119,6 +119,28 @@ def build_task(cls: type, argv: list[str]) -> Any:
             from None
 
 
+def apply_task_sections() -> None:
+    """Hand config sections named after task families (``[CreateChars] poll_interval =
+    30s``) to luigi, whose parameters read their defaults from them: parameter values
+    per task class by configuration alone."""
+    import luigi
+
+    from law_core.config import get_config
+
+    config = get_config()
+    families = set()
+    todo = list(luigi.Task.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        families.add(cls.get_task_family())
+    luigi_config = luigi.configuration.get_config()
+    for section in config.sections():
+        if section in families:
+            for option in config.options(section):
+                luigi_config.set(section, option, config.get(section, option))
+
+
 def validate_task(task: Any) -> None:
     """Fail early on a branch out of range, a broken branch map or an unknown --workflow."""
     from law_core.workflow.base import Workflow
@@ -156,6 +178,7 @@ def run(args: argparse.Namespace) -> int:
         get_config().override("local_workflow", "workers", str(opts.workers), "--workers")
 
     cls = find_task_class(args.task)
+    apply_task_sections()
     task = build_task(cls, rest)
     validate_task(task)
 
