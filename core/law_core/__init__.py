@@ -42,6 +42,10 @@ _EXPORTS = {
     "TargetCollection": "law_core.target.collection",
     "SiblingFileCollection": "law_core.target.collection",
     "NestedSiblingFileCollection": "law_core.target.collection",
+    "FileInterface": "law_core.target.file_interface",
+    "RemoteFileSystem": "law_core.target.remote", "RemoteFileTarget": "law_core.target.remote",
+    "RemoteDirectoryTarget": "law_core.target.remote", "RemoteCache": "law_core.target.cache",
+    "file_system": "law_core.target.named",
     # formatters, config, plugins
     "Formatter": "law_core.formatter",
     "Config": "law_core.config", "get_config": "law_core.config",

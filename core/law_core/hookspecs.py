@@ -44,9 +44,36 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 def law_core_file_systems() -> list[FileSystemRecord]:
     """Declare file systems, each serving one or more URI schemes.
 
-    The class referenced by a record subclasses :class:`law_core.target.FileSystem` and
-    implements its primitives; ``law.target("SCHEME://...")`` picks it by scheme. Its
-    correctness is checked by subclassing :class:`law_core.testing.FileSystemSuite`.
+    The class referenced by a record subclasses :class:`law_core.target.FileSystem`;
+    ``law.target("SCHEME://...")`` picks it by scheme and calls its classmethod
+    ``target_from_uri(uri, type="f")``. Two plugins claiming one scheme is an error
+    (``file`` belongs to the core's local file system).
+
+    Storage reached over a network subclasses :class:`law_core.target.RemoteFileSystem`
+    and only implements a :class:`law_core.target.FileInterface` (``file_interface_cls``):
+    single requests on full URIs,
+
+    - ``stat(uri) -> StatResult`` (size, mtime, is_dir); ``FileNotFoundError`` if missing;
+    - ``listdir(uri) -> list[str]``: names, one request per directory however large;
+    - ``mkdir(uri)``: with parents, no error when it exists;
+    - ``remove(uri)``: a file; ``rmdir(uri)``: an empty directory;
+    - ``rename(src_uri, dst_uri)``: on one storage, replacing ``dst_uri``;
+    - ``copy(src_uri, dst_uri)``: one file, ``file://`` on either side (upload, download)
+      or both on storage (third-party); ``OSError(ENOTSUP)`` when no direct copy exists.
+
+    Errors decide failover: a definitive answer (``FileNotFoundError``,
+    ``FileExistsError``, ``PermissionError``, ``OSError`` with ENOTEMPTY, ...) is raised to
+    the caller; anything else means "could not ask" and makes the file system try the
+    next base, then retry after a delay. The core adds bases (``base``, ``base_stat``,
+    ``base_filecopy``, ...), failover that remembers bad bases, retries, the local cache,
+    atomic uploads (temporary name, then rename), recursive removal and collections.
+    ``config_options`` of the interface are the backend's own options in ``[fs.NAME]``
+    sections; ``FileSystemRecord.config_section`` names a section of process-wide ones.
+
+    Checked against the real backend by subclassing
+    :class:`law_core.testing.file_interface.FileInterfaceSuite` and
+    :class:`law_core.testing.remote.RemoteFileSystemSuite` (remote storage), or
+    :class:`law_core.testing.FileSystemSuite` (any file system).
     """
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import posixpath
 from typing import Any, ClassVar
 
 import luigi
 from luigi.task import task_id_str
 
+from law_core.target.file import FileSystemTarget
 from law_core.target.local import LocalDirectoryTarget, LocalFileTarget
 
 
@@ -57,7 +59,9 @@ class Task(luigi.Task):
     - ``req``: build another task from shared parameters (see :func:`req`);
     - ``local_target(name)``: a file below the task's output directory
       (``output_store / task_family / store_parts()``); the store defaults to the config
-      option ``target.store``, else ``./data``.
+      option ``target.store``, else ``./data``;
+    - ``target(name)``: the same below a store that may also be remote (a URI or
+      ``fs.NAME:/path``).
     """
 
     exclude_params_req: ClassVar[set[str]] = set()
@@ -108,6 +112,27 @@ class Task(luigi.Task):
         ``dir`` is true."""
         full = os.path.join(self.output_directory().path, *path)
         return LocalDirectoryTarget(full) if dir else LocalFileTarget(full)
+
+    def target(self, *path: str, dir: bool = False) -> FileSystemTarget:
+        """A target below the store, wherever the store is: a file, or a directory when
+        ``dir`` is true.
+
+        The store (``output_store``, else ``[target] store``) may be a local path, a URI
+        (``root://host//store/me``) or ``fs.NAME:/path`` on a file system configured in
+        ``[fs.NAME]``, so outputs move to remote storage by configuration alone.
+        """
+        from law_core.target.factory import target
+        from law_core.target.named import split_named
+
+        store = self.output_store
+        if store is None:
+            from law_core.config import get_config
+
+            store = get_config().get("target", "store", default="data")
+        if "://" not in store and split_named(store) is None:
+            store = os.path.abspath(os.path.expandvars(os.path.expanduser(store)))
+        location = posixpath.join(store, *self.store_parts(), *path)
+        return target(location, type="d" if dir else "f")
 
 
 class WrapperTask(Task, luigi.WrapperTask):

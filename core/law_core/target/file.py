@@ -194,7 +194,7 @@ class FileTarget(FileSystemTarget):
         except BaseException:
             try:
                 self.fs.remove(tmp_path)
-            except OSError:
+            except Exception:  # missing, or the storage is gone: keep the original error
                 pass
             raise
 
@@ -251,8 +251,22 @@ class FileTarget(FileSystemTarget):
                 if self.fs.exists(tmp):
                     self.fs.remove(tmp)
         else:
-            with self.localize("r") as local:
-                dst_file._upload_atomic(local.path)
+            # straight to a temporary sibling when the backend can (a download, a
+            # third-party copy), else through a local copy
+            tmp = posixpath.join(dst_file.dirname, temporary_sibling_name(dst_file.basename))
+            try:
+                direct = self.fs.transfer_to(self.path, dst_file.fs, tmp)
+                if direct:
+                    dst_file.fs.rename(tmp, dst_file.path)
+            except BaseException:
+                try:
+                    dst_file.fs.remove(tmp)
+                except Exception:  # missing, or the storage is gone: the error that counts
+                    pass           # is the one raised below
+                raise
+            if not direct:
+                with self.localize("r") as local:
+                    dst_file._upload_atomic(local.path)
         return dst_file
 
     def copy_from(self, src: FileTarget | str) -> FileTarget:

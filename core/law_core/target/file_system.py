@@ -13,6 +13,7 @@ import posixpath
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,23 @@ class FileSystem(ABC):
     def uri(self, path: str) -> str:
         """The URI of ``path`` that :func:`law_core.target.target` maps back to it."""
         return path
+
+    @classmethod
+    def target_from_uri(cls, uri: str, type: str = "f") -> Any:
+        """The target for a full URI of a scheme this file system serves; what
+        ``law.target(uri)`` returns. Backends that register schemes implement it."""
+        from law_core.errors import TargetError
+
+        raise TargetError(
+            f"{cls.__name__} does not map URIs to targets, so '{uri}' cannot be opened "
+            "with law.target(); its plugin must implement target_from_uri()"
+        )
+
+    def transfer_to(self, path: str, dst_fs: FileSystem, dst_path: str) -> bool:
+        """Copy ``path`` straight to ``dst_path`` on another file system when this backend
+        can (a download, a third-party copy) and return True; False makes the caller go
+        through a local temporary copy. ``dst_path``'s directory exists."""
+        return False
 
     def exists(self, path: str) -> bool:
         try:

@@ -54,6 +54,10 @@ class LocalFileSystem(FileSystem):
     def copy(self, src: str, dst: str) -> None:
         shutil.copyfile(src, dst)
 
+    @classmethod
+    def target_from_uri(cls, uri: str, type: str = "f") -> FileSystemTarget:
+        return LocalFileTarget(uri) if type == "f" else LocalDirectoryTarget(uri)
+
 
 #: the one local file system instance, shared by all local targets
 local_fs = LocalFileSystem("local")

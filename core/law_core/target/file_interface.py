@@ -1,0 +1,142 @@
+"""The file-interface contract: the few URI-level operations a storage plugin implements.
+
+A storage backend (gfal2, an SDK, ...) only has to answer single requests on full URIs.
+:class:`~law_core.target.remote.RemoteFileSystem` builds everything else on top: bases and
+failover between them, retries, the local cache, atomic uploads, recursive removal,
+directory walks and target collections.
+
+Errors are the contract's most important part, because failover depends on them. An
+operation raises
+
+- a *definitive* error when the storage answered: ``FileNotFoundError`` (missing),
+  ``FileExistsError``, ``NotADirectoryError``, ``IsADirectoryError``, ``PermissionError``,
+  or an ``OSError`` whose ``errno`` is one of :data:`DEFINITIVE_ERRNOS`. Asking another
+  base or asking again would give the same answer, so these are raised to the caller
+  at once;
+- any other exception when the storage could not be asked (connection refused, timeout,
+  a broken door): the file system then tries the next base, and later retries.
+
+Errors that are not about the storage at all (a law-core error such as a missing backend
+library, ``ImportError``, ``TypeError``, ...) are raised at once too.
+
+An interface may refine this by overriding :meth:`FileInterface.is_transient`.
+"""
+
+from __future__ import annotations
+
+import errno
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+from law_core.errors import LawCoreError
+from law_core.target.file_system import StatResult
+
+#: errnos that are the storage's answer, not a failure to reach it
+DEFINITIVE_ERRNOS = frozenset({
+    errno.ENOENT, errno.EEXIST, errno.ENOTDIR, errno.EISDIR, errno.ENOTEMPTY, errno.EACCES,
+    errno.EPERM, errno.EINVAL, errno.ENAMETOOLONG, errno.ENOTSUP, errno.ENODEV, errno.EROFS,
+    errno.ENOSPC, errno.EDQUOT,
+})
+
+_DEFINITIVE_TYPES = (
+    FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError,
+)
+
+#: errors that are not about reaching the storage (a missing library, a bug, a bad
+#: configuration): asking again or elsewhere would not help either
+_NOT_ABOUT_THE_STORAGE = (
+    LawCoreError, ImportError, TypeError, AttributeError, NameError, NotImplementedError,
+)
+
+
+def is_definitive(err: BaseException) -> bool:
+    """Whether ``err`` is the storage's answer, or no failure to reach it (see the module
+    docstring)."""
+    if isinstance(err, (*_DEFINITIVE_TYPES, *_NOT_ABOUT_THE_STORAGE)):
+        return True
+    return isinstance(err, OSError) and err.errno in DEFINITIVE_ERRNOS
+
+
+class FileInterface(ABC):
+    """Single requests on full URIs; subclassed by storage plugins.
+
+    Primitives (all take full URIs, e.g. ``root://host//store/x.root``):
+
+    ``stat(uri) -> StatResult``
+        size, mtime (seconds since the epoch) and kind; ``FileNotFoundError`` if missing.
+    ``listdir(uri) -> list[str]``
+        the names in a directory (not paths; no ``.``/``..``), in one request however
+        many entries; ``FileNotFoundError`` if missing.
+    ``mkdir(uri)``
+        create a directory and its missing parents; no error when it exists.
+    ``remove(uri)``
+        remove a file; ``FileNotFoundError`` if missing.
+    ``rmdir(uri)``
+        remove an *empty* directory (recursion is built on listdir/remove by the caller).
+    ``rename(src_uri, dst_uri)``
+        move a file within one storage, *replacing* ``dst_uri`` when it exists (atomic
+        uploads write a temporary name and rename it).
+    ``copy(src_uri, dst_uri)``
+        copy a file; either side may be a local ``file://`` URI (upload, download) or both
+        on storage (a third-party copy). The destination's directory exists. Raise
+        ``OSError(errno.ENOTSUP, ...)`` when the two URIs cannot be copied directly (no
+        third-party copy between them): the caller then streams through a local file.
+
+    ``exists(uri)`` has a default built on ``stat``. ``config_options`` declares the
+    backend's own options of a ``[fs.NAME]`` section (name -> ``"str"``, ``"int"``,
+    ``"float"`` or ``"bool"``), passed to ``__init__`` as keyword arguments.
+    """
+
+    #: URI schemes this interface can reach (informational, and for copy decisions)
+    schemes: ClassVar[tuple[str, ...]] = ()
+
+    #: backend options read from a ``[fs.NAME]`` config section: name -> kind
+    config_options: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, **options: Any):
+        unknown = set(options) - set(self.config_options)
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__} got unknown options {sorted(unknown)}; "
+                f"known: {sorted(self.config_options)}"
+            )
+        self.options = options
+
+    @abstractmethod
+    def stat(self, uri: str) -> StatResult:
+        """Size, mtime and kind of ``uri``."""
+
+    def exists(self, uri: str) -> bool:
+        try:
+            self.stat(uri)
+        except FileNotFoundError:
+            return False
+        return True
+
+    @abstractmethod
+    def listdir(self, uri: str) -> list[str]:
+        """Names in the directory ``uri``, one request."""
+
+    @abstractmethod
+    def mkdir(self, uri: str) -> None:
+        """Create the directory ``uri`` with its parents; fine when it exists."""
+
+    @abstractmethod
+    def remove(self, uri: str) -> None:
+        """Remove the file ``uri``."""
+
+    @abstractmethod
+    def rmdir(self, uri: str) -> None:
+        """Remove the empty directory ``uri``."""
+
+    @abstractmethod
+    def rename(self, src_uri: str, dst_uri: str) -> None:
+        """Move ``src_uri`` to ``dst_uri`` on one storage, replacing ``dst_uri``."""
+
+    @abstractmethod
+    def copy(self, src_uri: str, dst_uri: str) -> None:
+        """Copy one file between two URIs (``file://`` on one side, or third-party)."""
+
+    def is_transient(self, err: BaseException) -> bool:
+        """Whether ``err`` means "could not ask": try another base, retry later."""
+        return not is_definitive(err)

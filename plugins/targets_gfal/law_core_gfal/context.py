@@ -1,0 +1,87 @@
+"""The gfal2 bindings and one gfal2 context per process.
+
+A gfal2 context holds connections and threads that do not survive ``fork()``: a worker
+forked by a local workflow must not use its parent's. :func:`get_context` therefore keys
+the context by ``os.getpid()`` and creates a fresh one in a new process.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+from law_core.errors import PluginError
+
+#: ``[gfal]`` option -> XRootD client environment variable
+XRD_ENVIRONMENT = {
+    "xrootd_connection_retry": "XRD_CONNECTIONRETRY",
+    "xrootd_connection_window": "XRD_CONNECTIONWINDOW",
+    "xrootd_stream_error_window": "XRD_STREAMERRORWINDOW",
+    "xrootd_request_timeout": "XRD_REQUESTTIMEOUT",
+}
+
+_lock = threading.Lock()
+_context: Any = None
+_context_pid: int | None = None
+
+
+def gfal2_module() -> Any:
+    """The ``gfal2`` bindings, imported on first use; a clear error when missing."""
+    try:
+        import gfal2
+    except ImportError as err:
+        raise PluginError(
+            "law-core-gfal needs the gfal2 Python bindings, which are not importable here "
+            f"({err}); install them with the system's gfal2: Debian/Ubuntu apt-get install "
+            "python3-gfal2 (then scripts/setup-env links them into .venv), conda install -c "
+            "conda-forge python-gfal2, pip install gfal2-python (builds against installed "
+            "gfal2 headers), or source an LCG view from CVMFS; see the README of law-core-gfal"
+        ) from err
+    return gfal2
+
+
+def _apply_xrootd_environment() -> None:
+    """Settings of the XRootD client, read once per process when it starts: an
+    environment variable set by the user wins over the ``[gfal]`` config."""
+    from law_core.config import get_config
+    from law_core_gfal.plugin import CONFIG_DEFAULTS
+
+    cfg = get_config()
+    for option, variable in XRD_ENVIRONMENT.items():
+        if variable in os.environ:
+            continue
+        value = cfg.get_int("gfal", option, default=int(CONFIG_DEFAULTS[option]))
+        os.environ[variable] = str(value)
+
+
+def get_context() -> Any:
+    """The gfal2 context of this process (created on first use, and anew after a fork)."""
+    global _context, _context_pid
+    pid = os.getpid()
+    if _context is not None and _context_pid == pid:
+        return _context
+    with _lock:
+        if _context is None or _context_pid != pid:
+            gfal2 = gfal2_module()
+            _apply_xrootd_environment()
+            _context = gfal2.creat_context()
+            _context_pid = pid
+    return _context
+
+
+def _after_fork_in_child() -> None:
+    # a lock held by another thread at fork time would never be released in the child
+    global _lock, _context, _context_pid
+    _lock = threading.Lock()
+    _context, _context_pid = None, None
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def reset_context() -> None:
+    """Drop this process's context (tests, or after changing gfal2 options)."""
+    global _context, _context_pid
+    with _lock:
+        _context, _context_pid = None, None

@@ -1,0 +1,148 @@
+"""The file interface on gfal2: single requests on root://, davs://, gsiftp://, file:// URIs.
+
+gfal2 reports failures as ``gfal2.GError`` with a POSIX errno; they become the matching
+``OSError`` subclass (``FileNotFoundError`` for ENOENT, ``ConnectionRefusedError`` for
+ECONNREFUSED, ...), which tells the core's failover whether the storage answered or could
+not be reached.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat as stat_module
+from typing import Any, ClassVar
+
+from law_core.target.file_interface import DEFINITIVE_ERRNOS, FileInterface
+from law_core.target.file_system import StatResult
+from law_core.target.uri import redact, scheme_of
+from law_core_gfal import transfer
+from law_core_gfal.context import get_context, gfal2_module
+from law_core_gfal.plugin import SCHEMES
+
+#: transfer options of a ``[fs.NAME]`` section and their defaults
+TRANSFER_DEFAULTS: dict[str, Any] = {
+    "gfal_transfer_timeout": 3600,          # seconds for one file copy
+    "gfal_transfer_checksum_check": False,  # compare source and destination checksums
+    "gfal_transfer_checksum_type": "ADLER32",
+    "gfal_transfer_nbstreams": 1,           # parallel streams (GridFTP)
+    "gfal_transfer_overwrite": True,        # replace an existing destination
+    "gfal_transfer_create_parent": True,    # create the destination's directory
+    "gfal_transfer_strict_copy": False,     # no checks around the copy, only the copy
+}
+
+_LOCAL = "file"
+
+
+#: answers some gfal2 plugins report with an unrelated errno (XRootD: "Not a directory"
+#: as EILSEQ), recognized by their text
+_ANSWERS_BY_TEXT = {os.strerror(code): code for code in (
+    errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EEXIST, errno.ENOTEMPTY, errno.EACCES,
+    errno.EPERM,
+)}
+
+
+def _error(err: Any, uri: str, what: str) -> OSError:
+    """The OSError for a ``gfal2.GError`` (its ``code`` is an errno)."""
+    text = str(err).strip()
+    code = getattr(err, "code", 0) or errno.EIO
+    if code not in DEFINITIVE_ERRNOS:
+        code = next((c for t, c in _ANSWERS_BY_TEXT.items() if t in text), code)
+    return OSError(code, f"{what} failed: {redact(text)}", redact(uri))
+
+
+class GFALFileInterface(FileInterface):
+    """gfal2 requests, with the transfer options of law's ``gfal_transfer_*``."""
+
+    schemes: ClassVar[tuple[str, ...]] = (*SCHEMES, _LOCAL)
+
+    config_options: ClassVar[dict[str, str]] = {
+        "gfal_transfer_timeout": "int",
+        "gfal_transfer_checksum_check": "bool",
+        "gfal_transfer_checksum_type": "str",
+        "gfal_transfer_nbstreams": "int",
+        "gfal_transfer_overwrite": "bool",
+        "gfal_transfer_create_parent": "bool",
+        "gfal_transfer_strict_copy": "bool",
+    }
+
+    def __init__(self, **options: Any):
+        super().__init__(**options)
+        self.transfer = {**TRANSFER_DEFAULTS, **options}
+
+    def _run(self, what: str, uri: str, func: Any, *args: Any) -> Any:
+        gfal2 = gfal2_module()
+        try:
+            return func(*args)
+        except gfal2.GError as err:
+            raise _error(err, uri, what) from None
+
+    # metadata
+
+    def stat(self, uri: str) -> StatResult:
+        st = self._run("stat", uri, get_context().stat, uri)
+        return StatResult(size=st.st_size, mtime=float(st.st_mtime),
+                          is_dir=stat_module.S_ISDIR(st.st_mode))
+
+    def listdir(self, uri: str) -> list[str]:
+        names = self._run("listdir", uri, get_context().listdir, uri)
+        return [n for n in names if n not in (".", "..")]
+
+    def mkdir(self, uri: str) -> None:
+        try:
+            self._run("mkdir", uri, get_context().mkdir_rec, uri, 0o755)
+        except FileExistsError:
+            pass  # some protocols say so for an existing directory
+
+    def remove(self, uri: str) -> None:
+        self._run("remove", uri, get_context().unlink, uri)
+
+    def rmdir(self, uri: str) -> None:
+        self._run("rmdir", uri, get_context().rmdir, uri)
+
+    def rename(self, src_uri: str, dst_uri: str) -> None:
+        ctx = get_context()
+        try:
+            self._run("rename", src_uri, ctx.rename, src_uri, dst_uri)
+        except FileExistsError:
+            # protocols that do not replace on rename (WebDAV MOVE without Overwrite)
+            self._run("remove", dst_uri, ctx.unlink, dst_uri)
+            self._run("rename", src_uri, ctx.rename, src_uri, dst_uri)
+
+    # transfers
+
+    def transfer_parameters(self) -> Any:
+        """gfal2 transfer parameters from the options."""
+        gfal2 = gfal2_module()
+        params = get_context().transfer_parameters()
+        options = self.transfer
+        params.timeout = int(options["gfal_transfer_timeout"])
+        params.nbstreams = int(options["gfal_transfer_nbstreams"])
+        params.overwrite = bool(options["gfal_transfer_overwrite"])
+        params.create_parent = bool(options["gfal_transfer_create_parent"])
+        params.strict_copy = bool(options["gfal_transfer_strict_copy"])
+        if options["gfal_transfer_checksum_check"]:
+            params.set_checksum(gfal2.checksum_mode.both,
+                                str(options["gfal_transfer_checksum_type"]), "")
+        return params
+
+    def copy(self, src_uri: str, dst_uri: str) -> None:
+        if transfer.needs_helper():
+            # forked after this process's parent moved files: see law_core_gfal.transfer
+            transfer.copy_in_helper(src_uri, dst_uri, self.options)
+        else:
+            self.copy_here(src_uri, dst_uri)
+
+    def copy_here(self, src_uri: str, dst_uri: str) -> None:
+        """The copy, in this process."""
+        remote_to_remote = scheme_of(src_uri) != _LOCAL and scheme_of(dst_uri) != _LOCAL
+        transfer.mark_transferred()
+        try:
+            self._run("copy to " + redact(dst_uri), src_uri, get_context().filecopy,
+                      self.transfer_parameters(), src_uri, dst_uri)
+        except OSError as err:
+            if remote_to_remote and err.errno in (errno.ENOTSUP, errno.EPROTONOSUPPORT):
+                # no third-party copy between these two: the core streams through here
+                raise OSError(errno.ENOTSUP, f"no third-party copy: {err.strerror}",
+                              err.filename) from None
+            raise

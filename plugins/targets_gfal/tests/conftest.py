@@ -1,0 +1,67 @@
+"""A real XRootD server on loopback for the whole test session (law_core.testing.services)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# the suites' own asserts show the values they compare (before the suites are imported)
+pytest.register_assert_rewrite("law_core.testing.file_interface", "law_core.testing.remote")
+
+from law_core.testing.services import (  # noqa: E402
+    XRootDServer,
+    free_port,
+    xrootd_server,
+)
+
+
+@pytest.fixture(scope="session")
+def xrootd() -> Iterator[XRootDServer]:
+    """The server; its files are below ``xrootd.data``, its URL is ``xrootd.url``."""
+    # as root the server runs as nobody, who cannot enter pytest's private tmp directory
+    root = tempfile.mkdtemp(prefix="law-core-gfal-tests-")
+    os.chmod(root, 0o755)
+    try:
+        with xrootd_server(root) as url:
+            yield url.server
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def public_tmp() -> Iterator[Path]:
+    """A temporary directory that the server's user (nobody, under root) may enter."""
+    path = Path(tempfile.mkdtemp(prefix="law-core-gfal-test-"))
+    os.chmod(path, 0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def dead_port() -> int:
+    """A port nothing listens on."""
+    return free_port()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_singletons(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No user config, freshly discovered plugins, no remembered bad bases."""
+    from law_core.config import reset_config
+    from law_core.registry import reset_registry
+    from law_core.target.failover import bad_bases
+
+    for key in list(os.environ):
+        if key.startswith("LAW_CORE"):
+            monkeypatch.delenv(key)
+    reset_config()
+    reset_registry()
+    bad_bases.clear()
+    yield
+    reset_config()
+    reset_registry()
+    bad_bases.clear()
