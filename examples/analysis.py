@@ -6,7 +6,9 @@ Run it from this directory (its law.cfg sets the output store and the task index
     law-core run analysis.Summary --print-status -1
 
 Nothing here names where it runs, where outputs live or which software it needs: the
-same code runs with ``--workflow slurm`` or with outputs on grid storage.
+config decides. ``[workflow] CreateChars = slurm`` sends the letters to Slurm,
+``[target] store = root://host//path`` puts every output on XRootD, and
+``[sandbox] Summary = docker::image`` runs the summary in a container.
 """
 
 import hashlib
@@ -23,7 +25,7 @@ class CreateChars(law.LocalWorkflow):
         return {i: 97 + i for i in range(26)}
 
     def output(self):
-        return self.local_target(f"output_{self.branch}.json")
+        return self.target(f"output_{self.branch}.json")
 
     def run(self):
         num = self.branch_data
@@ -37,7 +39,7 @@ class CreateAlphabet(law.Task):
         return CreateChars.req(self)
 
     def output(self):
-        return self.local_target("alphabet.txt")
+        return self.target("alphabet.txt")
 
     def run(self):
         collection = self.input()["collection"]
@@ -45,8 +47,9 @@ class CreateAlphabet(law.Task):
         self.output().dump("".join(chars) + "\n")
 
 
-class Summary(law.Task):
-    """Counts the letters and records a checksum of the alphabet."""
+class Summary(law.SandboxTask):
+    """Counts the letters and records a checksum of the alphabet (in the sandbox that
+    ``[sandbox] Summary`` names, if any)."""
 
     uppercase = luigi.BoolParameter(default=False, description="write the alphabet in "
                                     "upper case")
@@ -55,7 +58,7 @@ class Summary(law.Task):
         return CreateAlphabet.req(self)
 
     def output(self):
-        return self.local_target("summary_upper.json" if self.uppercase else "summary.json")
+        return self.target("summary_upper.json" if self.uppercase else "summary.json")
 
     def run(self):
         alphabet = self.input().load().strip()

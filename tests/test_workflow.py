@@ -217,3 +217,21 @@ def test_workflow_requires_and_branch_requirements(tmp_path):
     # once a branch is done, its requirements are no longer the workflow's concern
     (tmp_path / "a").unlink()
     assert {t.name for t in luigi.task.flatten(Uses().requires())} == {"global"}
+
+
+def test_run_location_from_config_per_family(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "law.cfg").write_text("[workflow]\ndefault = nowhere\nSquares = elsewhere\n")
+    assert Squares(base=str(tmp_path)).job_manager_name() == "elsewhere"
+    assert Squares(base=str(tmp_path), workflow="local").job_manager_name() == "local"
+
+    class Other(law.LocalWorkflow):
+        def create_branch_map(self):
+            return 1
+
+    assert Other().job_manager_name() == "nowhere"
+    (tmp_path / "law.cfg").write_text("")
+    from law_core.config import reset_config
+
+    reset_config()
+    assert Other().job_manager_name() == "local"

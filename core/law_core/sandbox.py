@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -30,6 +31,8 @@ from law_core.task import Task
 
 #: set inside a sandbox to the sandbox's ``TYPE::NAME``
 SANDBOX_ENV = "LAW_CORE_SANDBOX"
+
+logger = logging.getLogger("law_core.sandbox")
 
 
 @dataclass(frozen=True)
@@ -306,6 +309,8 @@ class SandboxTask(Task):
         if config is not None:
             env["LAW_CORE_CONFIG"] = str(Path(config).absolute())
         with Stage(self, sandbox) as stage:
+            logger.info("running %r in the sandbox %s%s", self, sandbox.key,
+                        f" ({len(stage.mapping)} files staged)" if stage.mapping else "")
             if stage.mapping:
                 env[STAGE_ENV] = str(stage.map_file)
             mounts = self._task_mounts(cwd) + stage.mounts() + self.sandbox_mounts()

@@ -74,12 +74,20 @@ def law_core_slurm_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 
 @pytest.fixture(scope="session")
-def law_core_xrootd_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def law_core_xrootd_server() -> Iterator[str]:
     _require(("xrootd",), "an XRootD server", "xrootd-server")
+    import tempfile
+
     from law_core.testing.services import xrootd_server
 
-    with xrootd_server(tmp_path_factory.mktemp("law-core-xrootd")) as url:
-        yield url
+    # as root the server runs as nobody, who must be able to enter its directory
+    root = tempfile.mkdtemp(prefix="law-core-xrootd-")
+    os.chmod(root, 0o755)
+    try:
+        with xrootd_server(root) as url:
+            yield url
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -73,8 +73,9 @@ class Workflow(Task):
         default=0.0, significant=False, description="the workflow fails when more than this "
         "fraction (<= 1) or number (> 1) of branches failed")
     workflow = luigi.Parameter(
-        default="local", significant=False, description="where branches run: a job manager "
-        "name such as local, slurm or htcondor; default: local")
+        default="", significant=False, description="where branches run: a job manager "
+        "name such as local, slurm or htcondor; empty: [workflow] FAMILY or default in the "
+        "config, else local")
 
 
     # how remote job managers (--workflow slurm, htcondor, ...) run the branches
