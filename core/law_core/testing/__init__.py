@@ -19,12 +19,19 @@ import pytest
 
 # assertion rewriting for the suites' own asserts, so failures show the values compared
 pytest.register_assert_rewrite("law_core.testing.file_system", "law_core.testing.formatter",
-                               "law_core.testing.job_manager", "law_core.testing.sandbox")
+                               "law_core.testing.job_manager", "law_core.testing.sandbox",
+                               "law_core.testing.file_interface", "law_core.testing.remote")
 
+from law_core.testing.file_interface import (  # noqa: E402
+    CountingFileInterface,
+    FileInterfaceSuite,
+)
 from law_core.testing.file_system import CountingFileSystem, FileSystemSuite  # noqa: E402
 from law_core.testing.formatter import FormatterSuite  # noqa: E402
 from law_core.testing.job_manager import JobManagerSuite  # noqa: E402
+from law_core.testing.remote import RemoteFileSystemSuite  # noqa: E402
 from law_core.testing.sandbox import SandboxSuite  # noqa: E402
 
-__all__ = ["CountingFileSystem", "FileSystemSuite", "FormatterSuite", "JobManagerSuite",
+__all__ = ["CountingFileInterface", "CountingFileSystem", "FileInterfaceSuite",
+           "FileSystemSuite", "FormatterSuite", "JobManagerSuite", "RemoteFileSystemSuite",
            "SandboxSuite"]
