@@ -8,7 +8,10 @@ the context by ``os.getpid()`` and creates a fresh one in a new process.
 from __future__ import annotations
 
 import os
+import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from law_core.errors import PluginError
@@ -55,6 +58,21 @@ def _apply_xrootd_environment() -> None:
         os.environ[variable] = str(value)
 
 
+@contextmanager
+def signals_kept() -> Iterator[None]:
+    """Restore the calling thread's signal mask after a gfal2 call.
+
+    The XRootD client blocks every signal in the thread that first uses it and leaves them
+    blocked: Ctrl-C and SIGTERM would no longer reach law-core, and every process it starts
+    afterwards (jobs, sandboxes) would inherit the blocked mask.
+    """
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
 def get_context() -> Any:
     """The gfal2 context of this process (created on first use, and anew after a fork)."""
     global _context, _context_pid
@@ -65,7 +83,8 @@ def get_context() -> Any:
         if _context is None or _context_pid != pid:
             gfal2 = gfal2_module()
             _apply_xrootd_environment()
-            _context = gfal2.creat_context()
+            with signals_kept():
+                _context = gfal2.creat_context()
             _context_pid = pid
     return _context
 

@@ -17,7 +17,7 @@ from law_core.target.file_interface import DEFINITIVE_ERRNOS, FileInterface
 from law_core.target.file_system import StatResult
 from law_core.target.uri import redact, scheme_of
 from law_core_gfal import transfer
-from law_core_gfal.context import get_context, gfal2_module
+from law_core_gfal.context import get_context, gfal2_module, signals_kept
 from law_core_gfal.plugin import SCHEMES
 
 #: transfer options of a ``[fs.NAME]`` section and their defaults
@@ -73,7 +73,8 @@ class GFALFileInterface(FileInterface):
     def _run(self, what: str, uri: str, func: Any, *args: Any) -> Any:
         gfal2 = gfal2_module()
         try:
-            return func(*args)
+            with signals_kept():
+                return func(*args)
         except gfal2.GError as err:
             raise _error(err, uri, what) from None
 
@@ -114,7 +115,8 @@ class GFALFileInterface(FileInterface):
     def transfer_parameters(self) -> Any:
         """gfal2 transfer parameters from the options."""
         gfal2 = gfal2_module()
-        params = get_context().transfer_parameters()
+        with signals_kept():
+            params = get_context().transfer_parameters()
         options = self.transfer
         params.timeout = int(options["gfal_transfer_timeout"])
         params.nbstreams = int(options["gfal_transfer_nbstreams"])

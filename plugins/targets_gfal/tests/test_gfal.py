@@ -180,6 +180,26 @@ def test_law_target_on_root_uris(xrootd: XRootDServer, tmp_path: Path) -> None:
     assert Path(copied.path).read_text() == "replaced"
 
 
+def test_signals_still_reach_the_process_after_xrootd_calls(xrootd: XRootDServer) -> None:
+    """The XRootD client blocks all signals in the thread that first uses it; law-core
+    keeps the caller's mask, so Ctrl-C and SIGTERM still work, in this process and in every
+    process it starts afterwards (a sandboxed run, a job)."""
+    import signal
+    import subprocess
+    import sys
+
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    target = law.target(f"{xrootd.url}signals/{_unique()}/x.txt")
+    target.dump("x", formatter="text")
+    assert target.load(formatter="text") == "x"
+    target.fs.listdir(target.dirname)
+    assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == before
+    child = subprocess.run([sys.executable, "-c", "import signal; print(sorted(int(s) for s in "
+                            "signal.pthread_sigmask(signal.SIG_BLOCK, [])))"],
+                           capture_output=True, text=True)
+    assert child.stdout.strip() == str(sorted(int(s) for s in before))
+
+
 def test_sibling_collection_of_10000_files_with_one_listing(xrootd: XRootDServer) -> None:
     name = f"many-{_unique()}"
     directory = xrootd.data / name
