@@ -105,7 +105,11 @@ def test_one_analysis_four_ways(analysis, law_core_slurm_cluster, law_core_xroot
     remote_store = law_core_xrootd_server.rstrip("/") + "//e2e/remote"
     assert check_run(remote, f"[target]\nstore = {remote_store}\n{SLURM}", remote_store) == \
         reference
-    assert not (remote / "data").exists()  # nothing went to the local disk
+    # outputs went to the server; only the jobs' files stay local, below [target] local_store
+    assert [p.name for p in remote.iterdir() if p.is_dir() and p.name != "__pycache__"] == \
+        ["data"]
+    assert [p.name for p in (remote / "data").iterdir()] == ["CreateChars"]
+    assert [p.name for p in (remote / "data" / "CreateChars").iterdir()] == ["jobs"]
 
     docker = analysis("docker")
     docker_store = law_core_xrootd_server.rstrip("/") + "//e2e/docker"

@@ -100,11 +100,16 @@ class Task(luigi.Task):
         return (self.get_task_family(),)
 
     def output_directory(self) -> LocalDirectoryTarget:
+        """The task's local directory: below the store when the store is local, else
+        below ``[target] local_store`` (default ``data``); local outputs and remote jobs'
+        files go here even when :meth:`target` puts outputs on remote storage."""
+        from law_core.config import get_config
+
         store = self.output_store
         if store is None:
-            from law_core.config import get_config
-
             store = get_config().get("target", "store", default="data")
+        if "://" in store or store.startswith("fs."):
+            store = get_config().get("target", "local_store", default="data")
         return LocalDirectoryTarget(os.path.join(store, *self.store_parts()))
 
     def local_target(self, *path: str, dir: bool = False) -> LocalFileTarget | LocalDirectoryTarget:

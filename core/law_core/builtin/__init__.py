@@ -62,7 +62,7 @@ def law_core_sandboxes() -> list:
 @hookimpl
 def law_core_config_defaults() -> dict[str, dict[str, str]]:
     return {
-        "target": {"store": "data"},
+        "target": {"store": "data", "local_store": "data"},
         "local_workflow": {"workers": "1"},
         "core": {"index_file": ".law-core/index.json"},
     }
