@@ -87,7 +87,7 @@ def test_cli_lists_gets_and_sets_keeping_comments(tmp_path):
     cfg.write_text("# my analysis\n[target]\n# where outputs go\nstore = /a\n\n[modules]\nana\n")
     listed = run_cli(["config"], tmp_path)
     assert listed.returncode == 0, listed.stderr
-    assert "[target]\nstore = /a" in listed.stdout
+    assert "[target]\nlocal_store = data\nstore = /a" in listed.stdout
     assert "[local_workflow]\nworkers = 1" in listed.stdout
 
     assert run_cli(["config", "target.store"], tmp_path).stdout.strip() == "/a"
