@@ -114,3 +114,14 @@ def test_cli_reports_errors_without_traceback(tmp_path):
     assert unknown.returncode == 1 and "is not set" in unknown.stderr
     bad_key = run_cli(["config", "nodot"], tmp_path / "..")
     assert bad_key.returncode == 1 and "SECTION.OPTION" in bad_key.stderr
+
+
+def test_listing_masks_credentials(tmp_path):
+    (tmp_path / "law.cfg").write_text("[fs.box]\nbase = dropbox://dropbox.com/a\n"
+                                      "refresh_token = abc123secretvalue\napp_secret = xyz\n")
+    listed = run_cli(["config"], tmp_path).stdout
+    assert "abc123secretvalue" not in listed and "xyz" not in listed
+    assert "refresh_token = ****" in listed and "base = dropbox://dropbox.com/a" in listed
+    # asking for the one option by name shows it: that is a deliberate act
+    assert run_cli(["config", "fs.box.refresh_token"], tmp_path).stdout.strip() == \
+        "abc123secretvalue"

@@ -6,6 +6,15 @@ import argparse
 
 from law_core.errors import ConfigError
 
+#: options whose values are credentials: listed masked, so a pasted listing leaks nothing
+SECRET_WORDS = ("token", "secret", "password", "passwd", "credential")
+
+
+def shown(option: str, value: str) -> str:
+    if value and any(word in option.lower() for word in SECRET_WORDS):
+        return "****"
+    return value
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("key", nargs="?", metavar="SECTION.OPTION",
@@ -24,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
         for section in config.sections():
             print(f"[{section}]")
             for option in config.options(section):
-                value = config.get(section, option, default="")
+                value = shown(option, config.get(section, option, default=""))
                 origin = f"  # {config.origin(section, option)}" if args.origin else ""
                 print(f"{option} = {value}{origin}")
             print()
