@@ -95,7 +95,7 @@ def test_params_and_run_options(project):
 def test_config_keys_and_other_commands(project):
     keys = candidates(project, "law-core", "config", "")
     assert {"core.index_file", "target.store"} <= set(keys)
-    assert candidates(project, "law-core", "config", "tar") == ["target.store"]
+    assert candidates(project, "law-core", "config", "target.s") == ["target.store"]
     assert candidates(project, "law-core", "completion", "") == ["bash", "zsh"]
     assert "--verbose" in candidates(project, "law-core", "index", "--")
 

@@ -20,9 +20,9 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from law_core.target.file import DirectoryTarget, FileSystemTarget, FileTarget
-from law_core.target.file_system import FileSystem, StatResult
-from law_core.target.local import LocalDirectoryTarget, LocalFileTarget, local_fs
+from law_core.targets.file import DirectoryTarget, FileSystemTarget, FileTarget
+from law_core.targets.file_system import FileSystem, StatResult
+from law_core.targets.local import LocalDirectoryTarget, LocalFileTarget, local_fs
 from law_core.testing import FileSystemSuite, FormatterSuite
 
 # formatters

@@ -41,7 +41,7 @@ def run_analysis(directory: Path, config: str, *args: str) -> subprocess.Complet
 def load_outputs(store: str) -> dict[str, str]:
     """The outputs' contents, read back through law-core from wherever they are."""
     from law_core.registry import reset_registry
-    from law_core.target.factory import target
+    from law_core.targets.factory import target
 
     reset_registry()
     base = store.rstrip("/")

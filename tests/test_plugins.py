@@ -73,7 +73,7 @@ def test_third_party_plugin_is_discovered_and_used(plugin_venv, tmp_path):
 
     used = plugin_venv.python_code("""
         import sys
-        from law_core.target.local import LocalFileTarget
+        from law_core.targets.local import LocalFileTarget
         t = LocalFileTarget("out/shout.upper")
         t.dump("hello")
         print(t.load(), "law_core_upper.formatter" in sys.modules)
@@ -109,7 +109,7 @@ def test_broken_plugin_is_listed_with_its_error_and_breaks_nothing(plugin_venv, 
 
     # the core's own backends still work next to the broken plugin
     used = plugin_venv.python_code("""
-        from law_core.target.local import LocalFileTarget
+        from law_core.targets.local import LocalFileTarget
         t = LocalFileTarget("x.json"); t.dump({"a": 1}); print(t.load()["a"])
     """, tmp_path)
     assert used.stdout.strip() == "1", used.stderr

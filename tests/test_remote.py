@@ -27,13 +27,13 @@ import law_core.registry
 from law_core.config import reset_config
 from law_core.errors import ConfigError, TargetError
 from law_core.records import FileSystemRecord
-from law_core.target.cache import RemoteCache
-from law_core.target.failover import Failover, bad_bases, parse_bases
-from law_core.target.file_interface import FileInterface, is_definitive
-from law_core.target.file_system import StatResult
-from law_core.target.local import LocalFileTarget
-from law_core.target.remote import RemoteFileSystem, RemoteFileTarget
-from law_core.target.uri import join_uri, normalize_base, redact, split_uri
+from law_core.targets.cache import RemoteCache
+from law_core.targets.failover import Failover, bad_bases, parse_bases
+from law_core.targets.file_interface import FileInterface, is_definitive
+from law_core.targets.file_system import StatResult
+from law_core.targets.local import LocalFileTarget
+from law_core.targets.remote import RemoteFileSystem, RemoteFileTarget
+from law_core.targets.uri import join_uri, normalize_base, redact, split_uri
 from law_core.testing.file_interface import FileInterfaceSuite
 from law_core.testing.remote import RemoteFileSystemSuite
 
@@ -349,7 +349,7 @@ def test_law_target_of_an_unknown_scheme(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_law_target_is_callable_in_any_import_order() -> None:
     import importlib
 
-    importlib.import_module("law_core.target.remote")  # binds law_core.target to the package
+    importlib.import_module("law_core.targets.remote")  # binds law_core.targets to the package
     assert isinstance(law.target("/tmp/x.json"), law.LocalFileTarget)
 
 

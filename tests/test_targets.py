@@ -20,7 +20,7 @@ import law_core.registry
 from law_core.errors import BackendNotFoundError, FormatterError, LawCoreError, TargetError
 from law_core.formatter import resolve_formatter
 from law_core.registry import Registry, get_registry
-from law_core.target import (
+from law_core.targets import (
     LocalDirectoryTarget,
     LocalFileTarget,
     NestedSiblingFileCollection,

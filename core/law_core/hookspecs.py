@@ -44,13 +44,13 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 def law_core_file_systems() -> list[FileSystemRecord]:
     """Declare file systems, each serving one or more URI schemes.
 
-    The class referenced by a record subclasses :class:`law_core.target.FileSystem`;
+    The class referenced by a record subclasses :class:`law_core.targets.FileSystem`;
     ``law.target("SCHEME://...")`` picks it by scheme and calls its classmethod
     ``target_from_uri(uri, type="f")``. Two plugins claiming one scheme is an error
     (``file`` belongs to the core's local file system).
 
-    Storage reached over a network subclasses :class:`law_core.target.RemoteFileSystem`
-    and only implements a :class:`law_core.target.FileInterface` (``file_interface_cls``):
+    Storage reached over a network subclasses :class:`law_core.targets.RemoteFileSystem`
+    and only implements a :class:`law_core.targets.FileInterface` (``file_interface_cls``):
     single requests on full URIs,
 
     - ``stat(uri) -> StatResult`` (size, mtime, is_dir); ``FileNotFoundError`` if missing;

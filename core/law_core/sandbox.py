@@ -322,7 +322,7 @@ class SandboxTask(Task):
 
     def _task_mounts(self, cwd: str) -> list[Mount]:
         """The working directory and the directories of local inputs and outputs."""
-        from law_core.target.file import FileSystemTarget
+        from law_core.targets.file import FileSystemTarget
 
         directories = {cwd}
         for target in _plain_targets(self.input()) + _plain_targets(self.output()):
@@ -343,7 +343,7 @@ STAGE_ENV = "LAW_CORE_SANDBOX_STAGE"
 
 
 def _needs_stage(target: Any, sandbox: Sandbox) -> bool:
-    from law_core.target.file import FileTarget
+    from law_core.targets.file import FileTarget
 
     return isinstance(target, FileTarget) and (
         not target.fs.is_local or not sandbox.shares_file_system)
@@ -351,7 +351,7 @@ def _needs_stage(target: Any, sandbox: Sandbox) -> bool:
 
 def _plain_targets(structure: Any) -> list[Any]:
     """The leaf targets of an input or output structure, collections opened up."""
-    from law_core.target.collection import TargetCollection
+    from law_core.targets.collection import TargetCollection
 
     leaves = []
     for item in luigi.task.flatten(structure):
@@ -445,8 +445,8 @@ def _staged(structure: Any) -> Any:
     mapping = _stage_mapping()
     if not mapping:
         return structure
-    from law_core.target.file import FileTarget
-    from law_core.target.local import LocalFileTarget
+    from law_core.targets.file import FileTarget
+    from law_core.targets.local import LocalFileTarget
 
     def replace(item: Any) -> Any:
         if isinstance(item, FileTarget) and item.uri() in mapping:

@@ -9,8 +9,8 @@ from typing import Any, ClassVar
 import luigi
 from luigi.task import task_id_str
 
-from law_core.target.file import FileSystemTarget
-from law_core.target.local import LocalDirectoryTarget, LocalFileTarget
+from law_core.targets.file import FileSystemTarget
+from law_core.targets.local import LocalDirectoryTarget, LocalFileTarget
 
 
 class _Req:
@@ -126,8 +126,8 @@ class Task(luigi.Task):
         (``root://host//store/me``) or ``fs.NAME:/path`` on a file system configured in
         ``[fs.NAME]``, so outputs move to remote storage by configuration alone.
         """
-        from law_core.target.factory import target
-        from law_core.target.named import split_named
+        from law_core.targets.factory import target
+        from law_core.targets.named import split_named
 
         store = self.output_store
         if store is None:

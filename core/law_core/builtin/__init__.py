@@ -15,7 +15,7 @@ _FORMATTERS = "law_core.builtin.formatters"
 def law_core_file_systems() -> list:
     from law_core.records import FileSystemRecord
 
-    return [FileSystemRecord("local", "law_core.target.local:LocalFileSystem",
+    return [FileSystemRecord("local", "law_core.targets.local:LocalFileSystem",
                              "the local disk", schemes=("file",))]
 
 

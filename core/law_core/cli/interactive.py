@@ -15,8 +15,8 @@ from typing import Any
 import luigi
 
 from law_core.errors import ParameterError
-from law_core.target.collection import TargetCollection
-from law_core.target.file import DirectoryTarget, FileSystemTarget, FileTarget
+from law_core.targets.collection import TargetCollection
+from law_core.targets.file import DirectoryTarget, FileSystemTarget, FileTarget
 
 
 def _parse(spec: str, option: str, defaults: tuple[Any, ...]) -> list[Any]:
@@ -212,7 +212,7 @@ def remove_output(task: Any, spec: str) -> bool:
 
 
 def fetch_output(task: Any, spec: str) -> bool:
-    from law_core.target.local import LocalDirectoryTarget
+    from law_core.targets.local import LocalDirectoryTarget
 
     ask = _Asker()
     for current, mode, directory in _modal_tasks(task, spec, "--fetch-output", "."):

@@ -11,7 +11,7 @@ real storage::
             return "root://127.0.0.1:1//nothing/listens/here"
 
 The primitives' semantics, and above all their errors (definitive answers versus "could
-not ask", see :mod:`law_core.target.file_interface`), are what the core's failover relies
+not ask", see :mod:`law_core.targets.file_interface`), are what the core's failover relies
 on. :class:`CountingFileInterface` records the requests an interface receives, to prove
 cost and failover promises.
 """
@@ -26,9 +26,9 @@ from pathlib import Path
 
 import pytest
 
-from law_core.target.file_interface import FileInterface, is_definitive
-from law_core.target.file_system import StatResult
-from law_core.target.uri import join_uri, normalize_base
+from law_core.targets.file_interface import FileInterface, is_definitive
+from law_core.targets.file_system import StatResult
+from law_core.targets.uri import join_uri, normalize_base
 
 
 class CountingFileInterface(FileInterface):

@@ -26,15 +26,15 @@ from typing import Any
 import pytest
 
 from law_core.errors import TargetError
-from law_core.target.collection import NestedSiblingFileCollection, SiblingFileCollection
-from law_core.target.file import (
+from law_core.targets.collection import NestedSiblingFileCollection, SiblingFileCollection
+from law_core.targets.file import (
     DirectoryTarget,
     FileSystemTarget,
     FileTarget,
     is_temporary_name,
 )
-from law_core.target.file_system import FileSystem, StatResult
-from law_core.target.local import LocalDirectoryTarget, LocalFileTarget
+from law_core.targets.file_system import FileSystem, StatResult
+from law_core.targets.local import LocalDirectoryTarget, LocalFileTarget
 
 
 class CountingFileSystem(FileSystem):

@@ -35,7 +35,7 @@ from law_core.errors import TargetError
 from law_core.formatter import Formatter, resolve_formatter
 from law_core.records import FormatterRecord
 from law_core.registry import get_registry
-from law_core.target.local import LocalFileTarget
+from law_core.targets.local import LocalFileTarget
 
 
 class _ForcedDumpFailure(Exception):

@@ -30,13 +30,13 @@ from typing import Any, ClassVar
 import pytest
 
 from law_core.errors import TargetError
-from law_core.target.cache import RemoteCache
-from law_core.target.failover import bad_bases
-from law_core.target.file import FileSystemTarget, is_temporary_name
-from law_core.target.file_system import FileSystem
-from law_core.target.local import LocalFileTarget
-from law_core.target.remote import RemoteDirectoryTarget, RemoteFileSystem, RemoteFileTarget
-from law_core.target.uri import normalize_base
+from law_core.targets.cache import RemoteCache
+from law_core.targets.failover import bad_bases
+from law_core.targets.file import FileSystemTarget, is_temporary_name
+from law_core.targets.file_system import FileSystem
+from law_core.targets.local import LocalFileTarget
+from law_core.targets.remote import RemoteDirectoryTarget, RemoteFileSystem, RemoteFileTarget
+from law_core.targets.uri import normalize_base
 from law_core.testing.file_interface import CountingFileInterface
 from law_core.testing.file_system import FileSystemSuite
 

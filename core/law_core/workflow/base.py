@@ -21,7 +21,7 @@ import luigi
 from law_core.errors import TaskError, WorkflowError
 from law_core.luigi_internals import copy_with_params
 from law_core.parameters import DurationParameter, MultiRangeParameter, expand_ranges
-from law_core.target.collection import TargetCollection
+from law_core.targets.collection import TargetCollection
 from law_core.task import Task
 
 #: parameters of the workflow that mean nothing to one branch; branches get the defaults

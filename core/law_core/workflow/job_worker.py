@@ -46,7 +46,7 @@ def stage_out(rules: list[list[str]], job_home: Path) -> None:
     """Copy files the branches left in the job home (``LAW_CORE_JOB_HOME``) to their
     destinations: each rule is (glob relative to the job home, destination directory as a
     path or URI)."""
-    from law_core.target.factory import target
+    from law_core.targets.factory import target
 
     for pattern, destination in rules:
         directory = target(destination, type="d")

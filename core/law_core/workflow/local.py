@@ -2,7 +2,8 @@
 
 Branches run directly, not as luigi tasks: scheduling 100000 luigi tasks costs more than
 running trivial branches. ``[local_workflow] workers`` (``law-core run --workers N``)
-sets the number of processes; 1 runs in this process. A failing branch is reported with
+sets the number of processes; 1 runs in this process, more run in processes of a fork
+server, each rebuilding the workflow from its parameters. A failing branch is reported with
 its traceback and the others go on, so one run shows every failure; the workflow then
 fails if more branches failed than ``--tolerance`` allows.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import traceback
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
@@ -22,7 +24,7 @@ from law_core.workflow.job_manager import JobManager
 
 logger = logging.getLogger("law_core.workflow.local")
 
-# the workflow whose branches the forked pool processes run (inherited through fork)
+# the workflow whose branches a pool process runs (rebuilt there by _start_pool_worker)
 _POOL_WORKFLOW: Any = None
 
 
@@ -52,8 +54,27 @@ def _run_in_pool(branch: int) -> tuple[int, str | None]:
     return branch, run_branch(_POOL_WORKFLOW.req_branch(branch))
 
 
+def _start_pool_worker(task: str, params: list[str], path: list[str], cwd: str,
+                       overrides: dict[tuple[str, str], tuple[str, str]]) -> None:
+    """Rebuild the workflow in a pool process from its parameters, with this process's
+    import path, directory and in-process config overrides."""
+    global _POOL_WORKFLOW
+    import sys
+
+    from law_core.cli.run import build_task
+    from law_core.config import get_config
+    from law_core.index import find_task_class
+
+    sys.path[:] = path
+    os.chdir(cwd)
+    config = get_config()
+    for (section, option), (value, origin) in overrides.items():
+        config.override(section, option, value, origin)
+    _POOL_WORKFLOW = build_task(find_task_class(task), params)
+
+
 class LocalJobManager(JobManager):
-    """Runs branches in this process, or in ``workers`` forked processes."""
+    """Runs branches in this process, or in ``workers`` processes."""
 
     def workers(self) -> int:
         from law_core.config import get_config
@@ -83,18 +104,30 @@ class LocalJobManager(JobManager):
         return failures
 
     def _run_pool(self, branches: list[int], workers: int, record: Any) -> None:
-        global _POOL_WORKFLOW
-        _POOL_WORKFLOW = self.workflow
-        context = multiprocessing.get_context("fork")
-        try:
-            with ProcessPoolExecutor(workers, mp_context=context) as pool:
-                todo = iter(branches)
-                running = {pool.submit(_run_in_pool, b) for _, b in zip(range(2 * workers), todo)}
-                while running:
-                    done, running = wait(running, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        record(*future.result())
-                    running |= {pool.submit(_run_in_pool, b)
-                                for _, b in zip(range(len(done)), todo)}
-        finally:
-            _POOL_WORKFLOW = None
+        """Branches in processes started by a fork server: a clean process, not a fork of
+        this one, whose threads (a storage client's, luigi's) could hold locks that a
+        forked child would wait on forever. Each process rebuilds the workflow once."""
+        import sys
+
+        from law_core.config import get_config
+        from law_core.workflow.remote import job_parameters
+
+        wf = self.workflow
+        module = type(wf).__module__
+        if module == "__main__":
+            raise WorkflowError(f"{type(wf).__name__} is defined in __main__, which worker "
+                                "processes cannot import; move it into a module or run with "
+                                "one worker")
+        init_args = (f"{module}.{type(wf).__name__}", job_parameters(wf), list(sys.path),
+                     os.getcwd(), dict(get_config()._overrides))
+        context = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_pool_worker,
+                                 initargs=init_args) as pool:
+            todo = iter(branches)
+            running = {pool.submit(_run_in_pool, b) for _, b in zip(range(2 * workers), todo)}
+            while running:
+                done, running = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    record(*future.result())
+                running |= {pool.submit(_run_in_pool, b)
+                            for _, b in zip(range(len(done)), todo)}

@@ -17,7 +17,7 @@ import pytest
 from fmt_testdata import assert_hist_equal, assert_same_model, events, histogram_1d, keras_model
 
 from law_core.errors import FormatterError
-from law_core.target.local import LocalFileTarget
+from law_core.targets.local import LocalFileTarget
 
 KERAS_WARNING = "ignore:__array__ implementation doesn't accept a copy keyword"
 

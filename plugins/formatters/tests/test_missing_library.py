@@ -42,7 +42,7 @@ SCRIPT = textwrap.dedent("""
 
     from law_core.errors import FormatterError
     from law_core.registry import get_registry
-    from law_core.target.local import LocalFileTarget
+    from law_core.targets.local import LocalFileTarget
 
     registry = get_registry()
     status = {p.name: p.status for p in registry.describe()}

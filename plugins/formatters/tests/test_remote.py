@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from fmt_testdata import assert_hist_equal, events, histogram_1d
 
-from law_core.target.file import FileTarget
-from law_core.target.local import local_fs
+from law_core.targets.file import FileTarget
+from law_core.targets.local import local_fs
 from law_core.testing import CountingFileSystem
 
 

@@ -69,7 +69,7 @@ def test_explicit_formatter_wins(tmp_path: Path) -> None:
     import numpy as np
     import pandas as pd
 
-    from law_core.target.local import LocalFileTarget
+    from law_core.targets.local import LocalFileTarget
 
     frame = pd.DataFrame({"a": [1, 2]})
     for name in ("frame.h5", "frame.parquet", "frame.pkl"):

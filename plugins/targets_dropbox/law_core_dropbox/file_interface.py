@@ -26,7 +26,7 @@ Both are checked with Dropbox's content hash (:mod:`law_core_dropbox.content_has
 hash computed here while reading the local file, or while writing the download, must equal
 the ``content_hash`` of the file's metadata.
 
-Errors follow :mod:`law_core.target.file_interface`. Dropbox's endpoint errors (HTTP 409)
+Errors follow :mod:`law_core.targets.file_interface`. Dropbox's endpoint errors (HTTP 409)
 become the matching ``OSError``: ``path/not_found`` is ``FileNotFoundError``,
 ``path/not_folder`` ``NotADirectoryError``, ``path/conflict/file`` ``FileExistsError``,
 ``no_write_permission`` ``PermissionError``, ``insufficient_space`` ``ENOSPC``, ...; rate
@@ -58,9 +58,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 from law_core.errors import LawCoreError, PluginError, TargetError
-from law_core.target.file_interface import FileInterface, is_definitive
-from law_core.target.file_system import StatResult
-from law_core.target.uri import normalize_path
+from law_core.targets.file_interface import FileInterface, is_definitive
+from law_core.targets.file_system import StatResult
+from law_core.targets.uri import normalize_path
 from law_core_dropbox.content_hash import BLOCK_SIZE, ContentHasher, block_digests
 from law_core_dropbox.plugin import CONFIG_DEFAULTS, CONFIG_SECTION
 

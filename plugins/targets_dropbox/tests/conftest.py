@@ -77,8 +77,8 @@ def _fresh_singletons(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.
     remembered bad bases, no injected faults left over."""
     from law_core.config import reset_config
     from law_core.registry import reset_registry
-    from law_core.target.failover import bad_bases
-    from law_core.target.named import reset_file_systems
+    from law_core.targets.failover import bad_bases
+    from law_core.targets.named import reset_file_systems
 
     for key in list(os.environ):
         if key.startswith("LAW_CORE"):

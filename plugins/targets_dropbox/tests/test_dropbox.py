@@ -34,7 +34,7 @@ import law_core as law
 from law_core.config import reset_config
 from law_core.errors import PluginError, TargetError
 from law_core.registry import get_registry
-from law_core.target.remote import RemoteFileTarget
+from law_core.targets.remote import RemoteFileTarget
 from law_core.testing.file_interface import FileInterfaceSuite
 from law_core.testing.remote import RemoteFileSystemSuite, counting
 

@@ -13,9 +13,9 @@ import os
 import stat as stat_module
 from typing import Any, ClassVar
 
-from law_core.target.file_interface import DEFINITIVE_ERRNOS, FileInterface
-from law_core.target.file_system import StatResult
-from law_core.target.uri import redact, scheme_of
+from law_core.targets.file_interface import DEFINITIVE_ERRNOS, FileInterface
+from law_core.targets.file_system import StatResult
+from law_core.targets.uri import redact, scheme_of
 from law_core_gfal import transfer
 from law_core_gfal.context import get_context, gfal2_module, signals_kept
 from law_core_gfal.plugin import SCHEMES

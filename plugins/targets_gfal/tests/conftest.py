@@ -53,7 +53,7 @@ def _fresh_singletons(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No user config, freshly discovered plugins, no remembered bad bases."""
     from law_core.config import reset_config
     from law_core.registry import reset_registry
-    from law_core.target.failover import bad_bases
+    from law_core.targets.failover import bad_bases
 
     for key in list(os.environ):
         if key.startswith("LAW_CORE"):

@@ -21,9 +21,9 @@ import law_core as law
 from law_core.config import reset_config
 from law_core.errors import PluginError
 from law_core.registry import get_registry
-from law_core.target.collection import SiblingFileCollection
-from law_core.target.file_system import FileSystem
-from law_core.target.remote import RemoteDirectoryTarget, RemoteFileTarget
+from law_core.targets.collection import SiblingFileCollection
+from law_core.targets.file_system import FileSystem
+from law_core.targets.remote import RemoteDirectoryTarget, RemoteFileTarget
 from law_core.testing import FileSystemSuite
 from law_core.testing.file_interface import FileInterfaceSuite
 from law_core.testing.remote import RemoteFileSystemSuite, counting

@@ -19,7 +19,7 @@ from typing import IO, Any
 import luigi
 
 from law_core.errors import TargetError
-from law_core.target.file_system import FileSystem, StatResult
+from law_core.targets.file_system import FileSystem, StatResult
 
 TMP_PREFIX = ".tmp-"
 
@@ -131,7 +131,7 @@ class FileTarget(FileSystemTarget):
         file does not exist. ``"w"``: a local temporary file with the target's basename,
         moved to this target only when the block ends without error.
         """
-        from law_core.target.local import LocalFileTarget
+        from law_core.targets.local import LocalFileTarget
 
         if mode == "r":
             if self.fs.is_local:
@@ -410,7 +410,7 @@ class _AtomicFile(io.IOBase):
 def _as_target(value: FileSystemTarget | str, directory: bool = False) -> Any:
     if isinstance(value, FileSystemTarget):
         return value
-    from law_core.target.factory import target
+    from law_core.targets.factory import target
 
     return target(value, type="d" if directory else "f")
 

@@ -89,7 +89,7 @@ class FileSystem(ABC):
     # derived operations
 
     def uri(self, path: str) -> str:
-        """The URI of ``path`` that :func:`law_core.target.target` maps back to it."""
+        """The URI of ``path`` that :func:`law_core.targets.target` maps back to it."""
         return path
 
     @classmethod

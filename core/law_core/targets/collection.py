@@ -14,7 +14,7 @@ from typing import Any
 import luigi
 
 from law_core.errors import TargetError
-from law_core.target.file import FileSystemTarget
+from law_core.targets.file import FileSystemTarget
 
 
 class TargetCollection(luigi.Target):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 
-from law_core.target.file import DirectoryTarget, FileSystemTarget, FileTarget
-from law_core.target.file_system import FileSystem, StatResult
+from law_core.targets.file import DirectoryTarget, FileSystemTarget, FileTarget
+from law_core.targets.file_system import FileSystem, StatResult
 
 
 class LocalFileSystem(FileSystem):

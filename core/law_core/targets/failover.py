@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TypeVar
 
 from law_core.errors import TargetError
-from law_core.target.uri import normalize_base, redact
+from law_core.targets.uri import normalize_base, redact
 
 logger = logging.getLogger(__name__)
 

@@ -6,23 +6,23 @@ Locations:
 - ``SCHEME://HOST/PATH`` (``root://eos.example//store/x.root``, ``davs://...``): the file
   system plugin registered for the scheme, through its ``target_from_uri``;
 - ``fs.NAME:/PATH``: a path on the file system configured in ``[fs.NAME]`` (bases,
-  retries, cache; see :mod:`law_core.target.named`).
+  retries, cache; see :mod:`law_core.targets.named`).
 """
 
 from __future__ import annotations
 
 from law_core.errors import TargetError
-from law_core.target.file import FileSystemTarget
+from law_core.targets.file import FileSystemTarget
 
 
 def target(uri: str, type: str = "f") -> FileSystemTarget:
     """A file (``type="f"``) or directory (``"d"``) target for ``uri``."""
-    from law_core.target.local import LocalDirectoryTarget, LocalFileTarget
+    from law_core.targets.local import LocalDirectoryTarget, LocalFileTarget
 
     if type not in ("f", "d"):
         raise TargetError(f"target type must be 'f' (file) or 'd' (directory), not {type!r}")
     if uri.startswith("fs."):
-        from law_core.target.named import resolve
+        from law_core.targets.named import resolve
 
         resolved = resolve(uri)
         if resolved is not None:

@@ -1,7 +1,7 @@
 """The file-interface contract: the few URI-level operations a storage plugin implements.
 
 A storage backend (gfal2, an SDK, ...) only has to answer single requests on full URIs.
-:class:`~law_core.target.remote.RemoteFileSystem` builds everything else on top: bases and
+:class:`~law_core.targets.remote.RemoteFileSystem` builds everything else on top: bases and
 failover between them, retries, the local cache, atomic uploads, recursive removal,
 directory walks and target collections.
 
@@ -29,7 +29,7 @@ from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 from law_core.errors import LawCoreError
-from law_core.target.file_system import StatResult
+from law_core.targets.file_system import StatResult
 
 #: errnos that are the storage's answer, not a failure to reach it
 DEFINITIVE_ERRNOS = frozenset({

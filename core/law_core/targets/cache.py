@@ -30,8 +30,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from law_core.errors import TargetError
-from law_core.target.file import TMP_PREFIX, temporary_sibling_name
-from law_core.target.file_system import StatResult
+from law_core.targets.file import TMP_PREFIX, temporary_sibling_name
+from law_core.targets.file_system import StatResult
 
 logger = logging.getLogger(__name__)
 

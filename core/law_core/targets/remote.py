@@ -3,8 +3,8 @@
 A :class:`RemoteFileSystem` turns paths into URIs on one or several bases and gives every
 target operation the core promises (atomic uploads, copies between file systems,
 collections from one listing, localize) on top of a handful of URI-level requests, with
-failover between bases, retries (:mod:`law_core.target.failover`) and a local cache
-(:mod:`law_core.target.cache`). A storage plugin subclasses it and names its interface::
+failover between bases, retries (:mod:`law_core.targets.failover`) and a local cache
+(:mod:`law_core.targets.cache`). A storage plugin subclasses it and names its interface::
 
     class GFALFileSystem(RemoteFileSystem):
         file_interface_cls = GFALFileInterface
@@ -26,12 +26,12 @@ from contextlib import contextmanager
 from typing import IO, Any, ClassVar
 
 from law_core.errors import TargetError
-from law_core.target.cache import RemoteCache
-from law_core.target.failover import OPERATION_ALIASES, OPERATIONS, Failover
-from law_core.target.file import DirectoryTarget, FileSystemTarget, FileTarget
-from law_core.target.file_interface import FileInterface
-from law_core.target.file_system import FileSystem, StatResult
-from law_core.target.uri import join_uri, normalize_path, redact, split_uri
+from law_core.targets.cache import RemoteCache
+from law_core.targets.failover import OPERATION_ALIASES, OPERATIONS, Failover
+from law_core.targets.file import DirectoryTarget, FileSystemTarget, FileTarget
+from law_core.targets.file_interface import FileInterface
+from law_core.targets.file_system import FileSystem, StatResult
+from law_core.targets.uri import join_uri, normalize_path, redact, split_uri
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class RemoteFileSystem(FileSystem):
     ``base_<op>``: bases for one kind of operation (``stat``, ``listdir``, ``mkdir``,
     ``remove``, ``rmdir``, ``rename``, ``filecopy``), e.g. listings through XRootD and
     transfers through WebDAV. ``retries``, ``retry_delay``, ``random_base``,
-    ``bad_base_time``: see :mod:`law_core.target.failover`. ``validate_copy``: compare
+    ``bad_base_time``: see :mod:`law_core.targets.failover`. ``validate_copy``: compare
     the size after every upload. ``cache``: a :class:`RemoteCache` (or its root
     directory) for downloads. Other keyword arguments are the file interface's options.
     """
@@ -317,7 +317,7 @@ class RemoteFileSystem(FileSystem):
 
     @classmethod
     def from_options(cls, name: str, options: dict[str, Any]) -> RemoteFileSystem:
-        """A file system from parsed config options (see :mod:`law_core.target.named`)."""
+        """A file system from parsed config options (see :mod:`law_core.targets.named`)."""
         options = dict(options)
         use_cache = options.pop("use_cache", DEFAULTS["use_cache"])
         cache_options = {k: options.pop(k, DEFAULTS[k]) for k in
@@ -334,7 +334,7 @@ class RemoteFileSystem(FileSystem):
 
 def _resolve_fs(fs: RemoteFileSystem | str) -> RemoteFileSystem:
     if isinstance(fs, str):
-        from law_core.target.named import file_system
+        from law_core.targets.named import file_system
 
         resolved = file_system(fs)
         if not isinstance(resolved, RemoteFileSystem):
@@ -368,7 +368,7 @@ class RemoteFileTarget(_RemoteTarget, FileTarget):
             with super().localize(mode) as local:
                 yield local
             return
-        from law_core.target.local import LocalFileTarget
+        from law_core.targets.local import LocalFileTarget
 
         try:
             with self.fs.cached(self.path) as cached:

@@ -12,7 +12,7 @@ A section names a storage once, with everything about reaching it::
 
 ``file_system`` picks the plugin (a registered file system name like ``gfal``, a
 ``package.module:Class`` reference); by default the scheme of the first base decides.
-The other options are those of :class:`~law_core.target.remote.RemoteFileSystem` and of the
+The other options are those of :class:`~law_core.targets.remote.RemoteFileSystem` and of the
 plugin's file interface (``gfal_transfer_timeout``, ...). ``law.target("fs.wlcg:/a/b.json")``
 and ``[target] store = fs.wlcg:/analysis`` then refer to paths on it.
 """
@@ -24,7 +24,7 @@ import threading
 from typing import Any
 
 from law_core.errors import ConfigError, LawCoreError
-from law_core.target.file_system import FileSystem
+from law_core.targets.file_system import FileSystem
 
 SECTION_PREFIX = "fs."
 
@@ -70,7 +70,7 @@ def file_system_class(name: str, section: str, cfg: Any, first_base: str) -> typ
     """The class serving ``[fs.NAME]``: from its ``file_system`` option, else by scheme."""
     from law_core.records import load_reference
     from law_core.registry import get_registry
-    from law_core.target.uri import scheme_of
+    from law_core.targets.uri import scheme_of
 
     choice = cfg.get(section, "file_system", default="").strip()
     registry = get_registry()
@@ -100,7 +100,7 @@ def file_system_class(name: str, section: str, cfg: Any, first_base: str) -> typ
 
 
 def _create(name: str, cfg: Any) -> FileSystem:
-    from law_core.target.remote import RemoteFileSystem
+    from law_core.targets.remote import RemoteFileSystem
 
     section = SECTION_PREFIX + name
     if section not in cfg.sections():
@@ -161,7 +161,7 @@ def read_options(cfg: Any, section: str, kinds: dict[str, str]) -> dict[str, Any
                 ) from None
         elif kind == "bases":
             value = cfg.get(section, option)
-            from law_core.target.failover import parse_bases
+            from law_core.targets.failover import parse_bases
 
             try:
                 options[option] = parse_bases(value)
