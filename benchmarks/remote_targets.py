@@ -55,7 +55,7 @@ def parse_size(text: str) -> int:
 def bench_exists(server: object, n: int, repeat: int) -> dict[str, object]:
     from law_core_gfal.file_system import GFALFileSystem
 
-    from law_core.target.collection import SiblingFileCollection
+    from law_core.targets.collection import SiblingFileCollection
 
     directory = server.data / "exists"  # type: ignore[attr-defined]
     directory.mkdir()
