@@ -141,7 +141,7 @@ def test_bash_script(project, tmp_path):
     assert "run" in bash_complete(project, "law-core", "")
     assert bash_complete(project, "law-core", "run", "H") == ["Hello"]
     assert bash_complete(project, "law-core", "run", "Hello", "--so") == ["--some-thing"]
-    assert bash_complete(project, "law-core", "config", "target.") == ["target.store"]
+    assert bash_complete(project, "law-core", "config", "target.st") == ["target.store"]
     # candidates and words are taken literally, never expanded or run
     assert bash_complete(project, "law-core", "run", "E") == ["Evil$(touch pwned)"]
     assert bash_complete(project, "law-core", "run", "$(touch pwned2)", "`touch x`") == []

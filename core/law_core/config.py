@@ -113,6 +113,10 @@ class Config:
         options such as ``--workers`` use it); ``origin`` says where it came from."""
         self._overrides[(_env_key(section), option.lower())] = (str(value), origin)
 
+    def overrides(self) -> dict[tuple[str, str], tuple[str, str]]:
+        """The environment and in-process overrides, to hand to another process."""
+        return dict(self._overrides)
+
     def _override(self, section: str, option: str) -> tuple[str, str] | None:
         return self._overrides.get((_env_key(section), option.lower()))
 

@@ -44,6 +44,29 @@ class Mount:
     read_only: bool = False
 
 
+def parse_mounts(entries: list[str], option: str, named_sources: bool = False) -> list[Mount]:
+    """Mounts from config entries ``SOURCE[:TARGET[:ro|rw]]`` (``option`` names where they
+    came from, for the error). A source is a host path (``~`` and ``$VARS`` expanded); with
+    ``named_sources``, a plain name is kept as it is (a Docker volume)."""
+    from law_core.errors import ConfigError
+
+    mounts = []
+    for entry in entries:
+        parts = entry.split(":")
+        if len(parts) > 3 or not parts[0]:
+            raise ConfigError(f"{option} entry {entry!r} is not SOURCE[:TARGET[:ro|rw]]")
+        source = parts[0]
+        if not named_sources or "/" in source or source.startswith(("~", "$", ".")):
+            source = os.path.abspath(os.path.expanduser(os.path.expandvars(source)))
+        target = parts[1] if len(parts) > 1 and parts[1] else source
+        mode = parts[2] if len(parts) > 2 else "rw"
+        if mode not in ("ro", "rw") or not target.startswith("/"):
+            raise ConfigError(f"{option} entry {entry!r}: the target must be an absolute path "
+                              "and the mode ro or rw")
+        mounts.append(Mount(source, target, mode == "ro"))
+    return mounts
+
+
 class Sandbox(ABC):
     """A software environment. Subclasses implement :meth:`run`."""
 
@@ -253,17 +276,12 @@ class SandboxTask(Task):
 
     def sandbox_mounts(self) -> list[Mount]:
         """Directories the sandbox must see besides the task's inputs, outputs and the
-        working directory; default: ``[sandbox] mounts`` (``host[:container[:ro]]``
+        working directory; default: ``[sandbox] mounts`` (``SOURCE[:TARGET[:ro|rw]]``
         entries)."""
         from law_core.config import get_config
 
-        mounts = []
-        for entry in get_config().get_list("sandbox", "mounts", default=[]):
-            source, _, rest = entry.partition(":")
-            target, _, mode = rest.partition(":")
-            mounts.append(Mount(os.path.abspath(source), target or os.path.abspath(source),
-                                mode == "ro"))
-        return mounts
+        return parse_mounts(get_config().get_list("sandbox", "mounts", default=[]),
+                            "[sandbox] mounts")
 
     def sandbox_env(self) -> dict[str, str]:
         """Variables forwarded into the sandbox: the names in ``[sandbox] forward_env``

@@ -55,18 +55,25 @@ def _run_in_pool(branch: int) -> tuple[int, str | None]:
 
 
 def _start_pool_worker(task: str, params: list[str], path: list[str], cwd: str,
+                       environ: dict[str, str],
                        overrides: dict[tuple[str, str], tuple[str, str]]) -> None:
-    """Rebuild the workflow in a pool process from its parameters, with this process's
-    import path, directory and in-process config overrides."""
+    """Rebuild the workflow in a pool process from its parameters, with the submitting
+    process's environment, import path, directory and in-process config overrides (the
+    fork server itself may have started long before, with other ones)."""
     global _POOL_WORKFLOW
     import sys
 
     from law_core.cli.run import build_task
-    from law_core.config import get_config
+    from law_core.config import get_config, reset_config
     from law_core.index import find_task_class
+    from law_core.registry import reset_registry
 
+    os.environ.clear()
+    os.environ.update(environ)
     sys.path[:] = path
     os.chdir(cwd)
+    reset_config()
+    reset_registry()
     config = get_config()
     for (section, option), (value, origin) in overrides.items():
         config.override(section, option, value, origin)
@@ -119,7 +126,7 @@ class LocalJobManager(JobManager):
                                 "processes cannot import; move it into a module or run with "
                                 "one worker")
         init_args = (f"{module}.{type(wf).__name__}", job_parameters(wf), list(sys.path),
-                     os.getcwd(), dict(get_config()._overrides))
+                     os.getcwd(), dict(os.environ), get_config().overrides())
         context = multiprocessing.get_context("forkserver")
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_pool_worker,
                                  initargs=init_args) as pool:

@@ -21,7 +21,7 @@ from typing import Any
 from law_core.container import config_file_mount, merge_mounts, wrap_command
 from law_core.errors import ConfigError, TaskError
 from law_core.interrupt import Interrupted, interruptible
-from law_core.sandbox import Mount, Sandbox
+from law_core.sandbox import Mount, Sandbox, parse_mounts
 
 #: every container law-core creates carries this label (its value: the sandbox key)
 LABEL = "law-core.sandbox"
@@ -55,24 +55,9 @@ def parse_gpus(value: str) -> list[dict[str, Any]]:
 
 
 def parse_volumes(entries: list[str]) -> list[Mount]:
-    """``[docker] volumes`` entries ``SOURCE[:TARGET[:ro|rw]]``; a SOURCE without a slash
-    is a named Docker volume, else a host path (``~`` and ``$VARS`` expanded)."""
-    mounts = []
-    for entry in entries:
-        parts = entry.split(":")
-        if len(parts) > 3 or not parts[0]:
-            raise ConfigError(f"[docker] volumes entry {entry!r} is not "
-                              f"SOURCE[:TARGET[:ro|rw]]")
-        source = parts[0]
-        if "/" in source or source.startswith(("~", "$", ".")):
-            source = os.path.abspath(os.path.expanduser(os.path.expandvars(source)))
-        target = parts[1] if len(parts) > 1 and parts[1] else source
-        mode = parts[2] if len(parts) > 2 else "rw"
-        if mode not in ("ro", "rw") or not target.startswith("/"):
-            raise ConfigError(f"[docker] volumes entry {entry!r}: the target must be an "
-                              f"absolute path and the mode ro or rw")
-        mounts.append(Mount(source, target, mode == "ro"))
-    return mounts
+    """``[docker] volumes`` entries ``SOURCE[:TARGET[:ro|rw]]``; a SOURCE without a slash is
+    a named Docker volume."""
+    return parse_mounts(entries, "[docker] volumes", named_sources=True)
 
 
 class DockerSandbox(Sandbox):

@@ -30,29 +30,16 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from law_core.container import config_file_mount, merge_mounts, wrap_command
-from law_core.errors import ConfigError, TaskError
+from law_core.errors import TaskError
 from law_core.interrupt import Interrupted, interruptible
-from law_core.sandbox import Mount, Sandbox
+from law_core.sandbox import Mount, Sandbox, parse_mounts
 
 _TOOLS = ("apptainer", "singularity")
 
 
 def parse_binds(entries: list[str], section: str) -> list[Mount]:
     """``[singularity] binds`` entries ``SOURCE[:TARGET[:ro|rw]]``."""
-    mounts = []
-    for entry in entries:
-        parts = entry.split(":")
-        if len(parts) > 3 or not parts[0]:
-            raise ConfigError(f"[{section}] binds entry {entry!r} is not "
-                              f"SOURCE[:TARGET[:ro|rw]]")
-        source = os.path.abspath(os.path.expanduser(os.path.expandvars(parts[0])))
-        target = parts[1] if len(parts) > 1 and parts[1] else source
-        mode = parts[2] if len(parts) > 2 else "rw"
-        if mode not in ("ro", "rw") or not target.startswith("/"):
-            raise ConfigError(f"[{section}] binds entry {entry!r}: the target must be an "
-                              f"absolute path and the mode ro or rw")
-        mounts.append(Mount(source, target, mode == "ro"))
-    return mounts
+    return parse_mounts(entries, f"[{section}] binds")
 
 
 class SingularitySandbox(Sandbox):
