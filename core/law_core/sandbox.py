@@ -302,8 +302,8 @@ class SandboxTask(Task):
 
     def run_in_sandbox(self) -> None:
         """Run this task's ``run()`` again inside its sandbox and wait for it."""
+        from law_core.cli.run import task_arguments
         from law_core.config import get_config
-        from law_core.workflow.remote import job_parameters
 
         key = self.sandbox_key()
         sandbox = sandbox_of(key, self)
@@ -311,7 +311,7 @@ class SandboxTask(Task):
         if module == "__main__":
             raise TaskError(f"{type(self).__name__} is defined in __main__, which the "
                             f"sandbox cannot import; move it into a module")
-        params = job_parameters(self, keep=("branch",))
+        params = task_arguments(self, keep=("branch",))
         command = [sandbox.python(), "-m", "law_core.sandbox",
                    f"{module}.{type(self).__name__}", *params]
         env = sandbox.environment()

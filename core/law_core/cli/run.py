@@ -141,6 +141,21 @@ def apply_task_sections() -> None:
                 luigi_config.set(section, option, config.get(section, option))
 
 
+def task_arguments(task: Any, keep: tuple[str, ...] = ()) -> list[str]:
+    """The command-line arguments that rebuild ``task`` with :func:`build_task` in another
+    process (a job, a sandbox, a pool process): all of its parameters but ``branch`` and the
+    workflow-only and job-manager ones (unless named in ``keep``), serialized."""
+    from law_core.workflow.base import JOB_MANAGER_PARAMS, WORKFLOW_ONLY_PARAMS
+
+    skip = {"branch", *WORKFLOW_ONLY_PARAMS, *JOB_MANAGER_PARAMS} - set(keep)
+    args: list[str] = []
+    for name, param in task.get_params():
+        if name in skip:
+            continue
+        args += ["--" + name.replace("_", "-"), param.serialize(task.param_kwargs[name])]
+    return args
+
+
 def validate_task(task: Any) -> None:
     """Fail early on a branch out of range, a broken branch map or an unknown --workflow."""
     from law_core.workflow.base import Workflow

@@ -116,8 +116,8 @@ class LocalJobManager(JobManager):
         forked child would wait on forever. Each process rebuilds the workflow once."""
         import sys
 
+        from law_core.cli.run import task_arguments
         from law_core.config import get_config
-        from law_core.workflow.remote import job_parameters
 
         wf = self.workflow
         module = type(wf).__module__
@@ -125,7 +125,7 @@ class LocalJobManager(JobManager):
             raise WorkflowError(f"{type(wf).__name__} is defined in __main__, which worker "
                                 "processes cannot import; move it into a module or run with "
                                 "one worker")
-        init_args = (f"{module}.{type(wf).__name__}", job_parameters(wf), list(sys.path),
+        init_args = (f"{module}.{type(wf).__name__}", task_arguments(wf), list(sys.path),
                      os.getcwd(), dict(os.environ), get_config().overrides())
         context = multiprocessing.get_context("forkserver")
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_pool_worker,

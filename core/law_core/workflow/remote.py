@@ -27,6 +27,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar
 
+from law_core.cli.run import task_arguments
 from law_core.errors import LawCoreError, WorkflowError
 from law_core.events import JobEvent, emit_job_event
 from law_core.workflow.job_manager import JobManager
@@ -241,7 +242,7 @@ class RemoteJobManager(JobManager):
                 "move it into a module")
         write_json_atomic(job_dir / "task.json", {
             "task": f"{module}.{type(wf).__name__}",
-            "params": job_parameters(wf),
+            "params": task_arguments(wf),
             "cwd": os.getcwd(),
             "pythonpath": [os.getcwd()] + [p for p in os.environ.get("PYTHONPATH", "")
                                            .split(os.pathsep) if p],
@@ -454,21 +455,6 @@ class RemoteJobManager(JobManager):
         emit_job_event(JobEvent(kind, self.workflow.task_id, self.name, job.num, job.job_id,
                                 job.status, tuple(job.branches),
                                 {"attempt": job.attempt, "error": job.error}))
-
-
-def job_parameters(task: Any, keep: tuple[str, ...] = ()) -> list[str]:
-    """The command-line parameters that rebuild ``task`` in another process: all of its
-    parameters but ``branch`` and the workflow-only and job-manager ones (unless named in
-    ``keep``), serialized."""
-    from law_core.workflow.base import JOB_MANAGER_PARAMS, WORKFLOW_ONLY_PARAMS
-
-    skip = {"branch", *WORKFLOW_ONLY_PARAMS, *JOB_MANAGER_PARAMS} - set(keep)
-    args: list[str] = []
-    for name, param in task.get_params():
-        if name in skip:
-            continue
-        args += ["--" + name.replace("_", "-"), param.serialize(task.param_kwargs[name])]
-    return args
 
 
 def _job_config(option: str) -> str | None:
