@@ -115,6 +115,18 @@ def test_broken_plugin_is_listed_with_its_error_and_breaks_nothing(plugin_venv, 
     assert used.stdout.strip() == "1", used.stderr
 
 
+def test_plugin_exiting_at_import_is_isolated_like_any_failing_plugin(plugin_venv, tmp_path):
+    plugin_venv.install("law-core-exits", "0.1", {"exits": "law_core_exits.plugin"},
+                        {"law_core_exits.plugin": "import sys\nsys.exit(3)\n"})
+    result, plugins = plugins_json(plugin_venv, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert plugins["exits"]["status"] == "failed"
+    assert plugins["exits"]["error"] == "SystemExit: 3"
+    assert plugins["core"]["status"] == "loaded"
+    ran = plugin_venv.cli(["config", "target.store"], tmp_path)
+    assert ran.returncode == 0 and ran.stdout.strip() == "data", ran.stderr
+
+
 def test_disabled_plugin_is_not_imported(plugin_venv, tmp_path):
     plugin_venv.install("law-core-broken", "0.1", {"broken": "law_core_broken.plugin"},
                         {"law_core_broken.plugin": BROKEN_PLUGIN})

@@ -42,6 +42,10 @@ def read_index(path: Path | None = None) -> dict[str, dict[str, Any]]:
                         "'law-core index'") from err
 
 
+class _ModuleNotFound(TaskError):
+    """The module itself does not exist (as opposed to failing while it is imported)."""
+
+
 def _import_module(name: str) -> Any:
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
@@ -49,9 +53,27 @@ def _import_module(name: str) -> Any:
         return importlib.import_module(name)
     except ModuleNotFoundError as err:
         if err.name and name.startswith(err.name):
-            raise TaskError(f"cannot import the module '{name}': it was not found "
-                            f"(is it on PYTHONPATH or in the current directory?)") from err
+            raise _ModuleNotFound(f"cannot import the module '{name}': it was not found "
+                              f"(is it on PYTHONPATH or in the current directory?)") from err
+        raise TaskError(f"cannot import the module '{name}': {err}{_where(err)}") from err
+    except SyntaxError as err:
+        raise TaskError(f"cannot import the module '{name}': {type(err).__name__}: {err.msg} "
+                        f"({err.filename}, line {err.lineno})") from err
+    except TaskError:
         raise
+    except Exception as err:
+        raise TaskError(f"cannot import the module '{name}': {type(err).__name__}: "
+                        f"{err}{_where(err)}") from err
+
+
+def _where(err: BaseException) -> str:
+    """Where in the user's code an import failed: the innermost frame outside the
+    import machinery."""
+    import traceback
+
+    frames = [f for f in traceback.extract_tb(err.__traceback__)
+              if "importlib" not in f.filename and not f.filename.startswith("<frozen")]
+    return f" ({frames[-1].filename}, line {frames[-1].lineno})" if frames else ""
 
 
 def tasks_of_modules(modules: list[str]) -> dict[str, type]:
@@ -101,7 +123,7 @@ def find_task_class(name: str) -> type:
     if dot:
         try:
             module = _import_module(module_name)
-        except TaskError:
+        except _ModuleNotFound:
             module = None
         if module is not None:
             cls = getattr(module, class_name, None)

@@ -144,6 +144,18 @@ class Registry:
             if status == "pending":
                 enabled.append(ep.name)
 
+        # import each plugin module here first: stevedore isolates a plugin that raises an
+        # Exception, not one that calls sys.exit() at import, which would end every command
+        for name in list(enabled):
+            info = self.plugins[name]
+            try:
+                importlib.import_module(info.module)
+            except KeyboardInterrupt:
+                raise
+            except BaseException as err:  # noqa: BLE001 - SystemExit included, on purpose
+                info.status, info.error = "failed", f"{type(err).__name__}: {err}"
+                enabled.remove(name)
+
         def on_failure(_manager: Any, ep: importlib.metadata.EntryPoint, err: BaseException):
             info = self.plugins[ep.name]
             if info.module == ep.module:

@@ -95,6 +95,22 @@ class Task(luigi.Task):
     def __eq__(self, other: object) -> bool:
         return type(self) is type(other) and self.task_id == other.task_id  # type: ignore
 
+    def complete(self) -> bool:
+        """luigi's rule (complete when every output exists), with clear errors for an
+        ``output()`` that raises or returns something that is not a target."""
+        try:
+            outputs = output_targets(self)
+            if not outputs:
+                return super().complete()  # luigi's rule for tasks without outputs
+            return all(output.exists() for output in outputs)
+        except Exception as err:
+            # luigi keeps only the traceback text of a complete() that raised: the run's
+            # summary learns the error here
+            from law_core.run_log import record_failure
+
+            record_failure(self, err)
+            raise
+
     def store_parts(self) -> tuple[str, ...]:
         """Directory names below the store; override to add parameter values."""
         return (self.get_task_family(),)
@@ -140,8 +156,32 @@ class Task(luigi.Task):
         return target(location, type="d" if dir else "f")
 
 
+def output_targets(task: luigi.Task) -> list[Any]:
+    """The flattened outputs of ``task``; a :class:`~law_core.errors.TaskError` naming the
+    task when ``output()`` raises or returns anything but targets (``None`` from a missing
+    ``return``, a path string instead of a target)."""
+    from law_core.errors import TaskError
+
+    try:
+        output = task.output()
+    except Exception as err:
+        raise TaskError(f"output() of {task!r} raised {type(err).__name__}: {err}") from err
+    if output is None:
+        raise TaskError(f"output() of {task!r} returned None (a missing 'return'?); return "
+                        "a target, e.g. self.target('name.json'), or a structure of targets")
+    outputs = luigi.task.flatten(output)
+    for item in outputs:
+        if not isinstance(item, luigi.Target) and not callable(getattr(item, "exists", None)):
+            hint = f": wrap it, e.g. self.target({item!r})" if isinstance(item, str) else ""
+            raise TaskError(f"output() of {task!r} returned a {type(item).__name__} "
+                            f"({item!r:.80}), not a target{hint}")
+    return outputs
+
+
 class WrapperTask(Task, luigi.WrapperTask):
     """A task that only requires others and is complete when they are."""
+
+    complete = luigi.WrapperTask.complete
 
 
 class ExternalTask(Task, luigi.ExternalTask):

@@ -59,18 +59,10 @@ def walk(task: Any, max_depth: int) -> Iterator[tuple[Any, int, bool]]:
 
 
 def _outputs(task: Any) -> list[Any]:
-    """The task's outputs; collections stay whole."""
-    out = task.output()
-    if isinstance(out, dict):
-        return [t for v in out.values() for t in _outputs_of(v)]
-    return _outputs_of(out)
+    """The task's outputs, checked to be targets; collections stay whole."""
+    from law_core.task import output_targets
 
-
-def _outputs_of(value: Any) -> list[Any]:
-    if isinstance(value, (TargetCollection, luigi.Target)):
-        return [value]
-    return [t for v in (value.values() if isinstance(value, dict) else value)
-            for t in _outputs_of(v)] if isinstance(value, (dict, list, tuple)) else []
+    return output_targets(task)
 
 
 def _files(target: Any, existing_only: bool = False) -> list[Any]:

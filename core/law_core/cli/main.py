@@ -33,12 +33,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="law-core",
         description="Large analysis workflows on luigi; backends come from plugins.",
+        allow_abbrev=False,  # "--w 5" must never become "--workers 5"
     )
     parser.add_argument("--version", action="version", version=f"law-core {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (help_text, module_name) in BUILTIN_COMMANDS.items():
         module = importlib.import_module(module_name)
-        sub = subparsers.add_parser(name, help=help_text, description=help_text)
+        sub = subparsers.add_parser(name, help=help_text, description=help_text,
+                                    allow_abbrev=False)
         module.configure(sub)
         sub.set_defaults(handler=module.run)
     try:
@@ -50,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         if name in BUILTIN_COMMANDS:
             continue
         sub = subparsers.add_parser(name, help=record.description,
-                                    description=record.description)
+                                    description=record.description, allow_abbrev=False)
         if record.configure is not None:
             record.configure(sub)
         sub.set_defaults(handler=_lazy_handler(record))

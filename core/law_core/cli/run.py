@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from typing import Any
 
@@ -13,33 +14,41 @@ INTERACTIVE_OPTIONS = ("print_deps", "print_status", "print_output", "remove_out
                        "fetch_output")
 
 
-def add_run_options(parser: argparse.ArgumentParser) -> None:
+def add_run_options(parser: argparse.ArgumentParser) -> set[str]:
+    """Add the options of ``law-core run`` to ``parser``; return their flags."""
     group = parser.add_argument_group("run options")
-    group.add_argument("--workers", type=int, default=None, metavar="N",
-                       help="parallel luigi workers, and processes of a local workflow "
-                       "(default: [local_workflow] workers, 1)")
     scheduler = group.add_mutually_exclusive_group()
-    scheduler.add_argument("--local-scheduler", action="store_true",
-                           help="use an in-process scheduler (the default)")
-    scheduler.add_argument("--scheduler-host", metavar="HOST",
-                           help="use the central luigi scheduler on HOST")
-    group.add_argument("--scheduler-port", type=int, default=8082, metavar="PORT")
-    group.add_argument("--log-level", default="INFO",
-                       choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     inspect = parser.add_argument_group(
         "interactive options (the task is not run; the command exits 0)")
-    inspect.add_argument("--print-deps", metavar="DEPTH",
-                         help="print the dependency tree to DEPTH (0: the task, -1: all)")
-    inspect.add_argument("--print-status", metavar="DEPTH[,TARGET_DEPTH]",
-                         help="print the status of each task and output; TARGET_DEPTH > 0 "
-                         "expands collections")
-    inspect.add_argument("--print-output", metavar="DEPTH",
-                         help="print the output URIs of the tasks to DEPTH, one per line")
-    inspect.add_argument("--remove-output", metavar="DEPTH[,MODE[,RUN]]",
-                         help="remove outputs to DEPTH; MODE i (ask, default), a (all), "
-                         "d (dry run); RUN true runs the task afterwards")
-    inspect.add_argument("--fetch-output", metavar="DEPTH[,MODE[,DIR]]",
-                         help="copy outputs to DIR (default: .); MODE i, a or d as above")
+    actions = [
+        group.add_argument("--workers", type=int, default=None, metavar="N",
+                           help="parallel luigi workers, and processes of a local workflow "
+                           "(default: [local_workflow] workers, 1)"),
+        scheduler.add_argument("--local-scheduler", action="store_true",
+                               help="use an in-process scheduler (the default)"),
+        scheduler.add_argument("--scheduler-host", metavar="HOST",
+                               help="use the central luigi scheduler on HOST"),
+        group.add_argument("--scheduler-port", type=int, default=8082, metavar="PORT"),
+        group.add_argument("--log-level", default="INFO",
+                           choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+                           help="DEBUG also shows tracebacks and luigi's own messages"),
+        group.add_argument("--log-file", metavar="PATH",
+                           help="where the tracebacks of failures go (default: a new file "
+                           "in ~/.cache/law-core/logs, made at the first failure)"),
+        inspect.add_argument("--print-deps", metavar="DEPTH",
+                             help="print the dependency tree to DEPTH (0: the task, -1: all)"),
+        inspect.add_argument("--print-status", metavar="DEPTH[,TARGET_DEPTH]",
+                             help="print the status of each task and output; TARGET_DEPTH > 0 "
+                             "expands collections"),
+        inspect.add_argument("--print-output", metavar="DEPTH",
+                             help="print the output URIs of the tasks to DEPTH, one per line"),
+        inspect.add_argument("--remove-output", metavar="DEPTH[,MODE[,RUN]]",
+                             help="remove outputs to DEPTH; MODE i (ask, default), a (all), "
+                             "d (dry run); RUN true runs the task afterwards"),
+        inspect.add_argument("--fetch-output", metavar="DEPTH[,MODE[,DIR]]",
+                             help="copy outputs to DIR (default: .); MODE i, a or d as above"),
+    ]
+    return {flag for action in actions for flag in action.option_strings}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -51,8 +60,32 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 class _RaisingParser(argparse.ArgumentParser):
+    """Errors as :class:`ParameterError`; abbreviations of options are never accepted."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        kwargs.setdefault("add_help", False)
+        super().__init__(*args, **kwargs)
+        self.argv: list[str] = []
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        self.argv = list(args or [])
+        return super().parse_known_args(args, namespace)
+
     def error(self, message: str) -> Any:  # argparse would print usage and exit
-        raise ParameterError(message)
+        raise ParameterError(message + _dash_value_hint(message, self.argv))
+
+
+def _dash_value_hint(message: str, argv: list[str]) -> str:
+    """argparse takes a value starting with '-' for an option: say how to pass it."""
+    if "expected one argument" not in message:
+        return ""
+    flag = message.split(":", 1)[0].replace("argument ", "").split("/")[0].strip()
+    for i, arg in enumerate(argv[:-1]):
+        if arg.replace("_", "-") == flag.replace("_", "-") and argv[i + 1].startswith("-"):
+            return (f"; a value starting with '-' must be joined to its option: "
+                    f"{flag}={argv[i + 1]}")
+    return ""
 
 
 def _flag(name: str) -> str:
@@ -83,7 +116,7 @@ def build_task(cls: type, argv: list[str]) -> Any:
 
     family = cls.get_task_family()
     params = dict(cls.get_params())
-    parser = _RaisingParser(prog=f"law-core run {family}", allow_abbrev=False, add_help=False)
+    parser = _RaisingParser(prog=f"law-core run {family}")
     for name, param in params.items():
         flags = [_flag(name)] + (["--" + name] if "_" in name else [])
         is_bool = isinstance(param, (luigi.BoolParameter, luigi.OptionalBoolParameter)) or \
@@ -122,23 +155,44 @@ def build_task(cls: type, argv: list[str]) -> Any:
 def apply_task_sections() -> None:
     """Hand config sections named after task families (``[CreateChars] poll_interval =
     30s``) to luigi, whose parameters read their defaults from them: parameter values
-    per task class by configuration alone."""
+    per task class by configuration alone. An option that is no parameter of the task, or
+    a value the parameter cannot parse, is an error naming the file and line."""
+    import difflib
+
     import luigi
 
     from law_core.config import get_config
+    from law_core.errors import ConfigError
+    from law_core.task import Task
 
     config = get_config()
-    families = set()
+    classes: dict[str, type] = {}
     todo = list(luigi.Task.__subclasses__())
     while todo:
         cls = todo.pop()
         todo.extend(cls.__subclasses__())
-        families.add(cls.get_task_family())
+        classes[cls.get_task_family()] = cls
     luigi_config = luigi.configuration.get_config()
     for section in config.sections():
-        if section in families:
-            for option in config.options(section):
-                luigi_config.set(section, option, config.get(section, option))
+        cls = classes.get(section)
+        if cls is None or section in config.defaults:  # law-core's own sections
+            continue
+        params = dict(cls.get_params())
+        for option in config.options(section):
+            value = config.get(section, option)
+            if issubclass(cls, Task):
+                where = f"[{section}] {option} = {value!r} ({config.origin(section, option)})"
+                if option not in params:
+                    close = difflib.get_close_matches(option, list(params), n=1)
+                    hint = f"did you mean {close[0]}? " if close else ""
+                    raise ConfigError(f"{where}: {section} has no parameter '{option}'; "
+                                      f"{hint}its parameters: {', '.join(params)}")
+                try:
+                    params[option].parse(value)
+                except Exception as err:
+                    raise ConfigError(f"{where}: not a valid value of the parameter {option} "
+                                      f"(a {type(params[option]).__name__}): {err}") from None
+            luigi_config.set(section, option, value)
 
 
 def task_arguments(task: Any, keep: tuple[str, ...] = ()) -> list[str]:
@@ -157,33 +211,49 @@ def task_arguments(task: Any, keep: tuple[str, ...] = ()) -> list[str]:
 
 
 def validate_task(task: Any) -> None:
-    """Fail early on a branch out of range, a broken branch map or an unknown --workflow."""
+    """Fail early on a branch out of range, a broken branch map, a branch selection or
+    acceptance that cannot be met, or an unknown --workflow."""
     from law_core.workflow.base import Workflow
 
     if isinstance(task, Workflow):
         task.check_branch()
         if task.is_workflow():
+            task.check_selection()
             from law_core.registry import get_registry
 
             get_registry().job_manager(task.job_manager_name())
 
 
+def check_parameter_names(cls: type) -> None:
+    """A task parameter whose flag is also a run option would be silently shadowed."""
+    flags = add_run_options(_RaisingParser(prog="law-core run"))
+    for name, _ in cls.get_params():
+        for flag in {_flag(name), "--" + name}:
+            if flag in flags:
+                raise ParameterError(
+                    f"the parameter '{name}' of {cls.get_task_family()} has the flag {flag}, "
+                    f"which is also an option of law-core run ({flag}); rename the parameter")
+
+
 def run(args: argparse.Namespace) -> int:
     if args.params and args.params[0] in ("-h", "--help"):
         return _print_task_help(args.task)
-    options = argparse.ArgumentParser(prog="law-core run", add_help=False)
+    options = _RaisingParser(prog="law-core run")
     add_run_options(options)
     opts, rest = options.parse_known_args(_join_negative_values(args.params))
     for name in ("workers", "scheduler_host", "print_deps", "print_status", "print_output",
-                 "remove_output", "fetch_output"):
+                 "remove_output", "fetch_output", "log_file"):
         if getattr(opts, name) is None and getattr(args, name, None) is not None:
             setattr(opts, name, getattr(args, name))
 
     logging.basicConfig(level=opts.log_level, format="%(levelname)s: %(message)s")
-    # luigi's own chatter only when debugging
+    # luigi's own chatter only when debugging; its tracebacks go to the run's log file
     for name in ("luigi", "luigi-interface"):
-        logging.getLogger(name).setLevel(
-            logging.INFO if opts.log_level == "DEBUG" else logging.WARNING)
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.INFO if opts.log_level == "DEBUG" else logging.WARNING)
+        if opts.log_level != "DEBUG" and not any(
+                isinstance(f, _NoTracebacks) for f in logger.filters):
+            logger.addFilter(_NoTracebacks())
     from law_core.config import get_config
     from law_core.index import find_task_class
 
@@ -193,6 +263,7 @@ def run(args: argparse.Namespace) -> int:
         get_config().override("local_workflow", "workers", str(opts.workers), "--workers")
 
     cls = find_task_class(args.task)
+    check_parameter_names(cls)
     apply_task_sections()
     task = build_task(cls, rest)
     validate_task(task)
@@ -209,66 +280,120 @@ def run(args: argparse.Namespace) -> int:
 
 
 def execute(task: Any, opts: argparse.Namespace) -> int:
-    """Run ``task`` with luigi; return 0 on success, 1 on failure, after a clear summary."""
+    """Run ``task`` with luigi; return 0 on success, 1 on failure, after a clear summary:
+    one line per failure, the tracebacks in the run's log file."""
     import luigi
 
+    from law_core.run_log import start_run_log, stop_run_log
     from law_core.workflow.base import Workflow
 
     if isinstance(task, Workflow) and task.is_workflow() and task.handle_job_actions():
         return 0
-    if task.complete():
-        print(f"{task!r} is complete; nothing to run")
-        return 0
     _watch_failures()
-    _FAILURES.clear()
+    run_log = start_run_log(getattr(opts, "log_file", None))
     # law-core configured logging already; luigi's own set-up would duplicate every line
     luigi.configuration.get_config().set("core", "no_configure_logging", "true")
-    result = luigi.build(
-        [task],
-        local_scheduler=opts.scheduler_host is None,
-        scheduler_host=opts.scheduler_host or "localhost",
-        scheduler_port=opts.scheduler_port,
-        workers=opts.workers or 1,
-        detailed_summary=True,
-    )
-    failures = list(_FAILURES)
+    try:
+        if _is_complete(task):
+            print(f"{task!r} is complete; nothing to run")
+            return 0
+        result = luigi.build(
+            [task],
+            local_scheduler=opts.scheduler_host is None,
+            scheduler_host=opts.scheduler_host or "localhost",
+            scheduler_port=opts.scheduler_port,
+            workers=opts.workers or 1,
+            detailed_summary=True,
+        )
+        failures = run_log.failures()
+    finally:
+        stop_run_log()
     ok = result.status in (luigi.LuigiStatusCode.SUCCESS,
                            luigi.LuigiStatusCode.SUCCESS_WITH_RETRY)
     if ok:
-        print(f"{task!r} done")
+        pending = task.jobs_left_running() if isinstance(task, Workflow) else 0
+        if pending:
+            print(f"submitted the jobs of {task!r}: {pending} still pending or running; "
+                  "run the same command again to poll them")
+        else:
+            print(f"{task!r} done")
         return 0
-    for failed_task, exception in failures:
-        print(f"law-core: error: {failed_task!r} failed: {type(exception).__name__}: "
-              f"{exception}", file=sys.stderr)
+    for failure in failures:
+        print(f"law-core: error: {failure.task} failed: {failure.error}", file=sys.stderr)
     if not failures:
         print(f"law-core: error: {task!r} did not complete ({result.status.name}):\n"
               f"{result.summary_text}", file=sys.stderr)
+    if run_log.has_tracebacks() and logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        print(f"law-core: tracebacks in {run_log.path}", file=sys.stderr)
     return 1
 
 
-#: (task, exception) of every task that failed in this process's current run
-_FAILURES: list[tuple[Any, BaseException]] = []
+def _is_complete(task: Any) -> bool:
+    """``task.complete()``, with an error from the user's code (an ``exists()`` of a
+    custom target, a ``complete()`` override) as one line; law-core's tasks log its
+    traceback (see ``Task.complete``)."""
+    from law_core.errors import LawCoreError, TaskError
+    from law_core.run_log import current_run_log
+
+    try:
+        return bool(task.complete())
+    except LawCoreError:
+        raise
+    except Exception as err:
+        run_log = current_run_log()
+        logged = run_log is not None and run_log.has_tracebacks()
+        where = f" (traceback in {run_log.path})" if logged else ""
+        raise TaskError(f"checking whether {task!r} is complete failed: "
+                        f"{type(err).__name__}: {err}{where}") from err
+
+
+class _NoTracebacks(logging.Filter):
+    """Keeps luigi's tracebacks of failing tasks off the terminal: law-core reports each
+    failure in one line and writes the traceback to the run's log file."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info:
+            return False
+        return "Traceback (most recent call last)" not in record.getMessage()
+
+
 _WATCHING = False
 
 
 def _watch_failures() -> None:
-    """Collect failures through luigi's public event API (handlers cannot be removed,
-    so one module-level handler is registered once)."""
+    """Record failures through luigi's public event API (handlers cannot be removed,
+    so one module-level handler is registered once). luigi reports a task's failure in the
+    process that ran it, a fork with --workers N: the record goes to the run's log file."""
     global _WATCHING
     if _WATCHING:
         return
     import luigi
 
     from law_core.events import TaskEvent, emit_task_event
+    from law_core.process import die_with_parent
+    from law_core.run_log import record_failure as record
+
+    main_pid = os.getpid()
 
     @luigi.Task.event_handler(luigi.Event.FAILURE)
     def on_failure(task: Any, exception: BaseException) -> None:
-        _FAILURES.append((task, exception))
+        record(task, exception)
         emit_task_event(TaskEvent("failure", task.task_id, task.get_task_family(),
                                   str(exception)))
 
+    @luigi.Task.event_handler(luigi.Event.BROKEN_TASK)
+    def on_broken(task: Any, exception: BaseException) -> None:
+        # complete(), output() or requires() raised while luigi planned the run
+        record(task, exception)
+
+    @luigi.Task.event_handler(luigi.Event.PROCESS_FAILURE)
+    def on_process_failure(task: Any, message: str) -> None:
+        record(task, message)
+
     @luigi.Task.event_handler(luigi.Event.START)
     def on_start(task: Any) -> None:
+        if os.getpid() != main_pid:  # luigi's forked worker: it must not outlive us
+            die_with_parent(main_pid)
         emit_task_event(TaskEvent("start", task.task_id, task.get_task_family()))
 
     @luigi.Task.event_handler(luigi.Event.SUCCESS)

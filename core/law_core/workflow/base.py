@@ -179,6 +179,35 @@ class Workflow(Task):
                 f"branch {self.branch} of {type(self).__name__} is out of range: the branch "
                 f"map has {len(keys)} branches ({span})")
 
+    def check_selection(self) -> None:
+        """Raise a clear error for a ``--branches`` selection that selects nothing or names
+        branches the map lacks, and for an ``--acceptance`` or ``--tolerance`` that cannot
+        be met: each would otherwise end in a "complete" that is not."""
+        from law_core.errors import ParameterError
+
+        name = type(self).__name__
+        keys = self.branch_map
+        span = f"{min(keys)}..{max(keys)}" if keys else "none"
+        if self.branches:
+            given = MultiRangeParameter().serialize(self.branches)
+            absent = [start for start, end in self.branches
+                      if isinstance(start, int) and end == start + 1 and start not in keys]
+            if absent or not self.selected_branches():
+                what = ("nothing is" if not absent else f"branch {absent[0]} is not"
+                        if len(absent) == 1 else f"branches {_short_list(absent)} are not")
+                raise ParameterError(
+                    f"--branches {given}: {what} in the branch map of {name}, which has "
+                    f"{len(keys)} branches ({span})")
+        total = len(self.selected_branches())
+        if self.acceptance < 0 or (self.acceptance > 1 and self.acceptance > total):
+            raise ParameterError(
+                f"--acceptance {self.acceptance:g} cannot be met by the {total} selected "
+                f"branches of {name}: give a fraction (<= 1) or a count of at most {total}")
+        if self.tolerance < 0:
+            raise ParameterError(
+                f"--tolerance {self.tolerance:g} of {name} is negative: give a fraction "
+                "(<= 1) or a count of branches that may fail")
+
     def is_workflow(self) -> bool:
         return self.branch == -1
 
@@ -322,9 +351,16 @@ class Workflow(Task):
             print(f"cleaned up {manager.cleanup_all()} jobs of {self!r}")
         return True
 
+    def jobs_left_running(self) -> int:
+        """Jobs of this workflow that are still pending or running at a batch system, as
+        after ``--no-poll``; 0 for job managers without jobs."""
+        count = getattr(self.job_manager(), "active_job_count", None)
+        return count() if count is not None else 0
+
     def _workflow_run(self) -> None:
         if self.handle_job_actions():
             return
+        self.check_selection()
         manager = self.job_manager()
         missing = self.missing_branches()
         failures = manager.run(missing)

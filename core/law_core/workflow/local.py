@@ -50,6 +50,22 @@ def run_branch(task: Any) -> str | None:
     return None
 
 
+def report_branch_failure(workflow: str, branch: int, error: str) -> None:
+    """One line on the terminal (the traceback too at DEBUG level); the traceback goes to
+    the run's log file."""
+    from law_core.run_log import current_run_log
+
+    task = f"branch {branch} of {workflow}"
+    summary = error.rstrip().splitlines()[-1] if error.strip() else "failed"
+    run_log = current_run_log()
+    if run_log is not None:
+        run_log.record(task, summary, error, summarize=False)
+    if logger.isEnabledFor(logging.DEBUG) or run_log is None:
+        logger.error("%s failed:\n%s", task, error.rstrip())
+    else:
+        logger.error("%s failed: %s", task, summary)
+
+
 def _run_in_pool(branch: int) -> tuple[int, str | None]:
     return branch, run_branch(_POOL_WORKFLOW.req_branch(branch))
 
@@ -66,7 +82,10 @@ def _start_pool_worker(task: str, params: list[str], path: list[str], cwd: str,
     from law_core.cli.run import build_task
     from law_core.config import get_config, reset_config
     from law_core.index import find_task_class
+    from law_core.process import die_with_parent
     from law_core.registry import reset_registry
+
+    die_with_parent(os.getppid())  # the fork server, which ends with the run's process
 
     os.environ.clear()
     os.environ.update(environ)
@@ -94,11 +113,12 @@ class LocalJobManager(JobManager):
         progress = Progress(len(branches), f"{type(self.workflow).__name__} branches")
         failures: dict[int, str] = {}
 
+        name = type(self.workflow).__name__
+
         def record(branch: int, error: str | None) -> None:
             if error is not None:
                 failures[branch] = error
-                logger.error("branch %d of %s failed:\n%s", branch,
-                             type(self.workflow).__name__, error.rstrip())
+                report_branch_failure(name, branch, error)
             progress.advance(failed=error is not None)
 
         workers = min(self.workers(), len(branches))

@@ -14,6 +14,7 @@ import codecs
 import contextlib
 import os
 import pwd
+import re
 import sys
 import uuid
 from typing import Any
@@ -30,6 +31,25 @@ LABEL_CWD = "law-core.cwd"
 LABEL_RUN = "law-core.run"
 
 _PULL = ("missing", "always", "never")
+
+# an image reference as Docker's distribution grammar has it: [registry[:port]/]path[:tag]
+# [@digest], path components in lower case
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_HOST = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_REFERENCE = re.compile(
+    rf"(?:{_HOST}(?:\.{_HOST})*(?::[0-9]+)?/)?{_COMPONENT}(?:/{_COMPONENT})*"
+    r"(?::[\w][\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*"
+    r":[0-9a-fA-F]{32,})?")
+
+
+def check_image_reference(image: str) -> None:
+    """A clear error for a name Docker would refuse (the daemon's own answer is a bare
+    "invalid reference format")."""
+    if not _REFERENCE.fullmatch(image):
+        raise ConfigError(
+            f"docker::{image} is not a valid image name: expected [REGISTRY/]NAME[:TAG], "
+            "the name in lower case letters, digits and the separators . _ -, e.g. "
+            "docker::my-analysis:1.0")
 
 
 def parse_gpus(value: str) -> list[dict[str, Any]]:
@@ -70,6 +90,7 @@ class DockerSandbox(Sandbox):
 
     @property
     def image(self) -> str:
+        check_image_reference(self.name)
         return self.name
 
     def _cfg(self) -> Any:
@@ -128,6 +149,9 @@ class DockerSandbox(Sandbox):
                         f"the image of the sandbox {self.key} is not on this Docker host and "
                         f"[docker] pull = never: build or pull {self.image!r} first"
                     ) from None
+            except docker.errors.DockerException as err:
+                raise TaskError(f"looking up the image of the sandbox {self.key} failed: "
+                                f"{_reason(err)}") from None
         try:
             client.images.pull(self.image)
         except docker.errors.DockerException as err:

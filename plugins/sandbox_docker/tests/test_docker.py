@@ -5,6 +5,7 @@ from __future__ import annotations
 import grp
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -169,6 +170,28 @@ def test_a_missing_image_is_not_pulled_when_told_so(tmp_path, monkeypatch, docke
     sandbox = DockerSandbox("law-core-test:no-such-image")
     with pytest.raises(TaskError, match="not on this Docker host and .docker. pull = never"):
         sandbox.ensure_image(docker_client)
+
+
+@pytest.mark.parametrize("image", ["UPPER CASE!!", "My-Image:1.0", "img:", "a//b"])
+def test_an_invalid_image_name_is_a_clear_error_before_the_daemon_is_asked(
+        image, tmp_path, monkeypatch, docker_client):
+    from law_core_docker.sandbox import DockerSandbox
+
+    from law_core.errors import ConfigError
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match=f"docker::{re.escape(image)} is not a valid image "
+                       "name: expected .REGISTRY/.NAME.:TAG."):
+        DockerSandbox(image).ensure_image(docker_client)
+
+
+def test_image_names_docker_accepts_are_accepted(docker_client, docker_image_tag):
+    from law_core_docker.sandbox import check_image_reference
+
+    for image in (docker_image_tag, "ubuntu", "ubuntu:22.04", "localhost:5000/grp/img:v1.2-x",
+                  "registry.example.ch/me/img@sha256:" + "a" * 64, "my_img__x.y-z"):
+        check_image_reference(image)
+    docker_client.images.get(docker_image_tag)  # the real name is known to the daemon
 
 
 @pytest.fixture
