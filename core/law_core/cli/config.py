@@ -25,9 +25,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from law_core.config import config_file_candidates, get_config
+    from law_core.config import Config, config_file_candidates, get_config
 
-    config = get_config()
+    # setting may create the file $LAW_CORE_CONFIG names; reading needs it to exist
+    config = Config.load(for_writing=True) if args.value is not None else get_config()
     if args.key is None:
         print(f"# config file: {config.path or 'none found; looked at ' + ', '.join(map(str, config_file_candidates()))}")  # noqa: E501
         for section in config.sections():

@@ -8,7 +8,14 @@ import os
 import sys
 from typing import Any
 
-from law_core.errors import LawCoreError, ParameterError
+from law_core.arguments import (  # noqa: F401 - task_arguments: used by the tests
+    RaisingParser,
+    apply_task_sections,
+    build_task,
+    flag_of,
+    task_arguments,
+)
+from law_core.errors import ParameterError
 
 INTERACTIVE_OPTIONS = ("print_deps", "print_status", "print_output", "remove_output",
                        "fetch_output")
@@ -59,39 +66,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.epilog = "Parameters of a task: law-core run TASK --help"
 
 
-class _RaisingParser(argparse.ArgumentParser):
-    """Errors as :class:`ParameterError`; abbreviations of options are never accepted."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("allow_abbrev", False)
-        kwargs.setdefault("add_help", False)
-        super().__init__(*args, **kwargs)
-        self.argv: list[str] = []
-
-    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
-        self.argv = list(args or [])
-        return super().parse_known_args(args, namespace)
-
-    def error(self, message: str) -> Any:  # argparse would print usage and exit
-        raise ParameterError(message + _dash_value_hint(message, self.argv))
-
-
-def _dash_value_hint(message: str, argv: list[str]) -> str:
-    """argparse takes a value starting with '-' for an option: say how to pass it."""
-    if "expected one argument" not in message:
-        return ""
-    flag = message.split(":", 1)[0].replace("argument ", "").split("/")[0].strip()
-    for i, arg in enumerate(argv[:-1]):
-        if arg.replace("_", "-") == flag.replace("_", "-") and argv[i + 1].startswith("-"):
-            return (f"; a value starting with '-' must be joined to its option: "
-                    f"{flag}={argv[i + 1]}")
-    return ""
-
-
-def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
-
-
 def _join_negative_values(argv: list[str]) -> list[str]:
     """``--print-status -1,1`` -> ``--print-status=-1,1``: argparse would take a value
     starting with '-' for an option."""
@@ -104,110 +78,6 @@ def _join_negative_values(argv: list[str]) -> list[str]:
         else:
             joined.append(arg)
     return joined
-
-
-def build_task(cls: type, argv: list[str]) -> Any:
-    """An instance of ``cls`` from ``--param value`` arguments, with clear errors for
-    unknown parameters, bad values and missing required ones."""
-    import difflib
-
-    import luigi
-    from luigi.parameter import MissingParameterException
-
-    family = cls.get_task_family()
-    params = dict(cls.get_params())
-    parser = _RaisingParser(prog=f"law-core run {family}")
-    for name, param in params.items():
-        flags = [_flag(name)] + (["--" + name] if "_" in name else [])
-        is_bool = isinstance(param, (luigi.BoolParameter, luigi.OptionalBoolParameter)) or \
-            type(param).__name__ == "OptionalBoolParameter"
-        parser.add_argument(*flags, dest=name, default=argparse.SUPPRESS,
-                            nargs="?" if is_bool else None, const="true" if is_bool else None)
-    given, unknown = parser.parse_known_args(argv)
-    if unknown:
-        flag = next((u for u in unknown if u.startswith("-")), unknown[0])
-        known = [_flag(n) for n in params]
-        close = difflib.get_close_matches(flag.split("=")[0], known, n=1)
-        hint = f"; did you mean {close[0]}?" if close else ""
-        raise ParameterError(
-            f"unknown parameter {flag} of {family}{hint} (its parameters: {', '.join(known)})")
-    values = {}
-    for name, raw in vars(given).items():
-        try:
-            values[name] = params[name].parse(raw)
-        except Exception as err:
-            expected = type(params[name]).__name__
-            raise ParameterError(
-                f"bad value {raw!r} for {_flag(name)} of {family} (a {expected}): {err}"
-            ) from None
-    try:
-        return cls(**values)
-    except MissingParameterException as err:
-        raise ParameterError(f"{family} needs a value for a parameter without default: {err}")\
-            from None
-    except LawCoreError:
-        raise
-    except (ValueError, TypeError) as err:
-        raise ParameterError(f"cannot build {family} from the given parameters: {err}") \
-            from None
-
-
-def apply_task_sections() -> None:
-    """Hand config sections named after task families (``[CreateChars] poll_interval =
-    30s``) to luigi, whose parameters read their defaults from them: parameter values
-    per task class by configuration alone. An option that is no parameter of the task, or
-    a value the parameter cannot parse, is an error naming the file and line."""
-    import difflib
-
-    import luigi
-
-    from law_core.config import get_config
-    from law_core.errors import ConfigError
-    from law_core.task import Task
-
-    config = get_config()
-    classes: dict[str, type] = {}
-    todo = list(luigi.Task.__subclasses__())
-    while todo:
-        cls = todo.pop()
-        todo.extend(cls.__subclasses__())
-        classes[cls.get_task_family()] = cls
-    luigi_config = luigi.configuration.get_config()
-    for section in config.sections():
-        cls = classes.get(section)
-        if cls is None or section in config.defaults:  # law-core's own sections
-            continue
-        params = dict(cls.get_params())
-        for option in config.options(section):
-            value = config.get(section, option)
-            if issubclass(cls, Task):
-                where = f"[{section}] {option} = {value!r} ({config.origin(section, option)})"
-                if option not in params:
-                    close = difflib.get_close_matches(option, list(params), n=1)
-                    hint = f"did you mean {close[0]}? " if close else ""
-                    raise ConfigError(f"{where}: {section} has no parameter '{option}'; "
-                                      f"{hint}its parameters: {', '.join(params)}")
-                try:
-                    params[option].parse(value)
-                except Exception as err:
-                    raise ConfigError(f"{where}: not a valid value of the parameter {option} "
-                                      f"(a {type(params[option]).__name__}): {err}") from None
-            luigi_config.set(section, option, value)
-
-
-def task_arguments(task: Any, keep: tuple[str, ...] = ()) -> list[str]:
-    """The command-line arguments that rebuild ``task`` with :func:`build_task` in another
-    process (a job, a sandbox, a pool process): all of its parameters but ``branch`` and the
-    workflow-only and job-manager ones (unless named in ``keep``), serialized."""
-    from law_core.workflow.base import JOB_MANAGER_PARAMS, WORKFLOW_ONLY_PARAMS
-
-    skip = {"branch", *WORKFLOW_ONLY_PARAMS, *JOB_MANAGER_PARAMS} - set(keep)
-    args: list[str] = []
-    for name, param in task.get_params():
-        if name in skip:
-            continue
-        args += ["--" + name.replace("_", "-"), param.serialize(task.param_kwargs[name])]
-    return args
 
 
 def validate_task(task: Any) -> None:
@@ -226,9 +96,9 @@ def validate_task(task: Any) -> None:
 
 def check_parameter_names(cls: type) -> None:
     """A task parameter whose flag is also a run option would be silently shadowed."""
-    flags = add_run_options(_RaisingParser(prog="law-core run"))
+    flags = add_run_options(RaisingParser(prog="law-core run"))
     for name, _ in cls.get_params():
-        for flag in {_flag(name), "--" + name}:
+        for flag in {flag_of(name), "--" + name}:
             if flag in flags:
                 raise ParameterError(
                     f"the parameter '{name}' of {cls.get_task_family()} has the flag {flag}, "
@@ -238,7 +108,7 @@ def check_parameter_names(cls: type) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.params and args.params[0] in ("-h", "--help"):
         return _print_task_help(args.task)
-    options = _RaisingParser(prog="law-core run")
+    options = RaisingParser(prog="law-core run")
     add_run_options(options)
     opts, rest = options.parse_known_args(_join_negative_values(args.params))
     for name in ("workers", "scheduler_host", "print_deps", "print_status", "print_output",
@@ -257,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
     from law_core.config import get_config
     from law_core.index import find_task_class
 
+    get_config().check()  # a mistyped option fails here, before anything runs
     if opts.workers is not None:
         if opts.workers < 1:
             raise ParameterError(f"--workers must be at least 1, not {opts.workers}")
@@ -418,7 +289,7 @@ def _print_task_help(name: str) -> int:
         else:
             default = "required"
         desc = f" {param.description}" if param.description else ""
-        print(f"  {_flag(pname)}{desc} ({default})")
+        print(f"  {flag_of(pname)}{desc} ({default})")
     options = argparse.ArgumentParser(prog="", add_help=False, usage=argparse.SUPPRESS)
     add_run_options(options)
     print(options.format_help().strip())

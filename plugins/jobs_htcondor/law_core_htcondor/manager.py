@@ -82,7 +82,17 @@ class HTCondorJobManager(RemoteJobManager):
 
     @property
     def max_batch_size(self) -> int:  # type: ignore[override]
-        return int(self.config("max_batch_size", 1000) or 1000)
+        return self._config_number("max_batch_size", 1000, integer=True)
+
+    def _config_number(self, option: str, default: float, integer: bool = False) -> Any:
+        """A number from ``[htcondor]``; empty means ``default``, anything else that is no
+        number is a ConfigError naming the option, value and file line."""
+        from law_core.config import get_config
+
+        config = get_config()
+        if not str(config.get(self.name, option, default="")).strip():
+            return default
+        return (config.get_int if integer else config.get_float)(self.name, option)
 
     # options: parameter, else config, else the pool's default
 
@@ -250,7 +260,7 @@ class HTCondorJobManager(RemoteJobManager):
         path = job_dir / f"batch_{jobs[0].num}_{jobs[0].attempt}.jdl"
         path.write_text(text)
         args = ["condor_submit", *self.tool_options(), path.name]
-        timeout = float(self.config("submit_timeout", 600) or 600)
+        timeout = self._config_number("submit_timeout", 600.0)
         try:
             result = self._run(args, cwd=job_dir, timeout=timeout)
         except subprocess.TimeoutExpired:

@@ -429,6 +429,17 @@ def test_options_from_parameters_and_config(ana, condor):
     assert ad["AcctGroup"] == "group_physics.alice"
 
 
+@pytest.mark.parametrize("option, value, kind", [("max_batch_size", "zero", "an integer"),
+                                                  ("submit_timeout", "soon", "a number")])
+def test_numeric_config_option_that_is_no_number(ana, condor, option, value, kind):
+    (ana / "law.cfg").write_text(f"[htcondor]\n{option} = {value}\n")
+    result = run_work(ana, condor.env, "--n", "1")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"config option htcondor.{option} = {value!r} ({ana / 'law.cfg'}:2) is not " \
+        f"{kind}" in result.stderr
+    assert not condor.calls("condor_submit")
+
+
 def test_unknown_scheduler_is_a_clear_error(ana, condor):
     env = {**condor.env, "CONDOR_STANDIN_SCHEDDS": "ap1.example.org"}
     result = run_work(ana, env, "--n", "2", "--htcondor-scheduler", "nosuch.example.org")

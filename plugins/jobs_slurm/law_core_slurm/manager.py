@@ -16,7 +16,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from law_core.errors import WorkflowError
+from law_core.config import get_config
+from law_core.errors import ConfigError, WorkflowError
 from law_core.workflow.remote import (
     JobState,
     JobSubmission,
@@ -44,13 +45,33 @@ class SlurmJobManager(RemoteJobManager):
 
     @property
     def max_batch_size(self) -> int:  # type: ignore[override]
-        return int(self.config("max_array_size", 1000) or 1000)
+        size = self._number("max_array_size", integer=True)
+        if size is None:
+            return 1000
+        if size < 1:
+            raise ConfigError(f"config option slurm.max_array_size = {size} "
+                              f"({get_config().origin(self.name, 'max_array_size')}) must be "
+                              "a positive integer")
+        return int(size)
 
     # options: parameter, else config, else the cluster's default
 
     def _option(self, param: str, option: str) -> Any:
         value = getattr(self.workflow, param, None)
         return value if value else (self.config(option) or None)
+
+    def _number(self, option: str, param: str | None = None, integer: bool = False) \
+            -> float | None:
+        """A numeric option (parameter, else config); a config value that is no number is
+        a ConfigError naming option, value and file line, not a bare ValueError."""
+        value = getattr(self.workflow, param, None) if param else None
+        if value:
+            return value
+        config = get_config()
+        if not str(config.get(self.name, option, default="")).strip():
+            return None  # empty: the cluster's default
+        return config.get_int(self.name, option) if integer else \
+            config.get_float(self.name, option)
 
     def sbatch_options(self) -> list[str]:
         """``#SBATCH`` options from parameters and the ``[slurm]`` config section."""
@@ -59,11 +80,11 @@ class SlurmJobManager(RemoteJobManager):
             options.append(f"--partition={partition}")
         if account := self._option("slurm_account", "account"):
             options.append(f"--account={account}")
-        if minutes := self._option("slurm_time", "time"):
+        if minutes := self._number("time", "slurm_time"):
             options.append(f"--time={max(1, int(-(-float(minutes) // 1)))}")
-        if memory := self._option("slurm_memory", "memory"):
+        if memory := self._number("memory", "slurm_memory"):
             options.append(f"--mem={max(1, int(-(-float(memory) // 1)))}M")
-        if cpus := self._option("slurm_cpus", "cpus"):
+        if cpus := self._number("cpus", "slurm_cpus", integer=True):
             options.append(f"--cpus-per-task={int(cpus)}")
         for line in (self.config("extra_lines") or "").splitlines():
             line = line.strip()
