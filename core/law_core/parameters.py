@@ -657,7 +657,12 @@ class TaskInstanceParameter(luigi.Parameter):
     """
 
     def parse(self, x: Any) -> luigi.Task:
-        """Only task instances pass; strings (command line, config) are rejected."""
+        """Task instances pass, and the strings law-core writes for them to reach another
+        process (:func:`law_core.arguments.task_value`); other strings are rejected."""
+        from law_core.arguments import TASK_VALUE_PREFIX, task_from_value
+
+        if isinstance(x, str) and x.startswith(TASK_VALUE_PREFIX):
+            return self.normalize(task_from_value(x))
         if isinstance(x, str):
             raise ParameterError(
                 f"cannot build a task from the string '{x}': a TaskInstanceParameter takes a "

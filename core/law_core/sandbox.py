@@ -302,7 +302,7 @@ class SandboxTask(Task):
 
     def run_in_sandbox(self) -> None:
         """Run this task's ``run()`` again inside its sandbox and wait for it."""
-        from law_core.cli.run import task_arguments
+        from law_core.arguments import task_arguments
         from law_core.config import get_config
 
         key = self.sandbox_key()
@@ -495,7 +495,7 @@ def _wrap_output(output: Any) -> Any:
 def main(argv: list[str]) -> int:
     """Inside the sandbox: build the task and call its ``run()`` (dependencies were
     resolved outside)."""
-    from law_core.cli.run import build_task
+    from law_core.arguments import build_task
     from law_core.index import find_task_class
 
     if not argv:

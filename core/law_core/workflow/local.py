@@ -79,7 +79,7 @@ def _start_pool_worker(task: str, params: list[str], path: list[str], cwd: str,
     global _POOL_WORKFLOW
     import sys
 
-    from law_core.cli.run import build_task
+    from law_core.arguments import build_task
     from law_core.config import get_config, reset_config
     from law_core.index import find_task_class
     from law_core.process import die_with_parent
@@ -136,7 +136,7 @@ class LocalJobManager(JobManager):
         forked child would wait on forever. Each process rebuilds the workflow once."""
         import sys
 
-        from law_core.cli.run import task_arguments
+        from law_core.arguments import task_arguments
         from law_core.config import get_config
 
         wf = self.workflow
