@@ -125,3 +125,66 @@ def test_listing_masks_credentials(tmp_path):
     # asking for the one option by name shows it: that is a deliberate act
     assert run_cli(["config", "fs.box.refresh_token"], tmp_path).stdout.strip() == \
         "abc123secretvalue"
+
+
+# values resolved once, where law-core runs, and handed on as resolved
+
+def test_variables_pwd_and_literal_dollars(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MY_ROOT", "/data/me")
+    monkeypatch.setenv("PWD", "/somewhere/stale")  # as after os.chdir in a job
+    (tmp_path / "law.cfg").write_text(
+        "[a]\nroot = $MY_ROOT/x\nbraced = ${MY_ROOT}y\nhere = $PWD/data\n"
+        "price = 5$$ each\nlone = a$\nhome = ~/stuff\n")
+    config = Config.load()
+    assert config.get("a", "root") == "/data/me/x"
+    assert config.get("a", "braced") == "/data/mey"
+    assert config.get("a", "here") == f"{tmp_path}/data"  # the real working directory
+    assert config.get("a", "price") == "5$ each"
+    assert config.get("a", "lone") == "a$"
+    assert config.get("a", "home").endswith("/stuff") and "~" not in config.get("a", "home")
+
+
+def test_undefined_variable_is_an_error_naming_file_line_option_and_variable(
+        tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LAW_CORE_TEST_UNSET", raising=False)
+    (tmp_path / "law.cfg").write_text("[target]\n# outputs\nstore = $LAW_CORE_TEST_UNSET/data\n")
+    with pytest.raises(ConfigError) as info:
+        Config.load().get("target", "store")
+    assert str(info.value) == (
+        f"config option target.store = '$LAW_CORE_TEST_UNSET/data' ({tmp_path / 'law.cfg'}:3) "
+        "refers to the variable $LAW_CORE_TEST_UNSET, which is not set; set it, or write $$ "
+        "for a literal $")
+    listed = run_cli(["config"], tmp_path)  # the listing still works, to fix it
+    assert listed.returncode == 0 and "store = $LAW_CORE_TEST_UNSET/data  # unresolved" \
+        in listed.stdout
+
+
+def test_resolved_config_gives_another_process_the_same_values(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MY_ROOT", "/data/me")
+    monkeypatch.setenv("LAW_CORE__JOB__BOOTSTRAP_COMMAND", "echo $$HOME")
+    monkeypatch.setenv("LAW_CORE__DROPBOX__TOKEN", "s3cr3t")
+    (tmp_path / "law.cfg").write_text(
+        "[modules]\nana\n[target]\nstore = $PWD/out\n[a]\nroot = $MY_ROOT\nprice = 5$$\n"
+        "later = $LAW_CORE_TEST_UNSET\nitems =\n    one\n    two\n")
+    snapshot = Config.load().write_resolved(tmp_path / "jobs" / "config.cfg")
+    assert oct(snapshot.stat().st_mode & 0o777) == "0o600"
+    assert "s3cr3t" not in snapshot.read_text()  # credentials only through forward_env
+
+    elsewhere = tmp_path / "job-home"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    for name in ("MY_ROOT", "LAW_CORE__JOB__BOOTSTRAP_COMMAND", "LAW_CORE__DROPBOX__TOKEN"):
+        monkeypatch.delenv(name)
+    job = Config.load(snapshot)
+    assert job.get("target", "store") == f"{tmp_path}/out"
+    assert job.get("a", "root") == "/data/me"
+    assert job.get("a", "price") == "5$"
+    assert job.get("job", "bootstrap_command") == "echo $HOME"
+    assert job.get_list("a", "items") == ["one", "two"]
+    assert job.options("modules") == ["ana"]
+    assert not job.has("dropbox", "token")
+    with pytest.raises(ConfigError, match="LAW_CORE_TEST_UNSET, which is not set"):
+        job.get("a", "later")  # an error where it is used, as on the submitting side

@@ -23,6 +23,9 @@ from pathlib import Path
 from law_core.errors import ConfigError
 
 CONFIG_ENV = "LAW_CORE_CONFIG"
+#: options whose values are credentials: listed masked, so a pasted listing leaks nothing,
+#: and not copied from the environment into job files
+SECRET_WORDS = ("token", "secret", "password", "passwd", "credential")
 OVERRIDE_PREFIX = "LAW_CORE__"
 
 #: the options the core reads from the sections it owns, and what each must hold:
@@ -46,6 +49,8 @@ FS_SECTION_PREFIX = "fs."
 logger = logging.getLogger("law_core.config")
 
 _MISSING = object()
+#: $NAME, ${NAME} or $$ in config values
+_VARIABLE = re.compile(r"\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\}|\$)")
 _TRUE = {"1", "yes", "true", "on"}
 _FALSE = {"0", "no", "false", "off"}
 _SECTION_LINE = re.compile(r"^\s*\[([^\]]+)\]")
@@ -193,8 +198,72 @@ class Config:
                     f"{_env_key(section).upper()}__{option.upper()}"
                 )
             return default  # type: ignore[return-value]
-        return os.path.expandvars(os.path.expanduser(value)) if "$" in value or \
-            value.startswith("~") else value
+        if "$" not in value and not value.startswith("~"):
+            return value
+        return self._expand(value, section, option)
+
+    def _expand(self, value: str, section: str, option: str) -> str:
+        """``~`` at the start and ``$VAR`` / ``${VAR}`` anywhere, resolved here and now;
+        ``$PWD`` is this process's working directory (the variable may be stale or unset)
+        and ``$$`` a literal ``$``. An undefined variable is an error naming where."""
+        def replace(match: re.Match) -> str:
+            name = match.group(1) or match.group(2)
+            if name is None:
+                return "$"
+            if name == "PWD":
+                return os.getcwd()
+            if name not in os.environ:
+                raise ConfigError(
+                    f"config option {section}.{option} = {self._raw(section, option)!r} "
+                    f"({self.origin(section, option)}) refers to the variable ${name}, which "
+                    f"is not set; set it, or write $$ for a literal $")
+            return os.environ[name]
+
+        return _VARIABLE.sub(replace, os.path.expanduser(value))
+
+    def resolved(self) -> dict[str, dict[str, str | None]]:
+        """Every option with its value as this process resolves it (variables, ``$PWD``
+        and ``~`` expanded), for jobs and sandboxes, which must see the values of the
+        submitting side. A value naming an undefined variable stays as written (it is an
+        error where it is used), and so does a credential given in the environment (it
+        reaches a job only through ``forward_env``)."""
+        values: dict[str, dict[str, str | None]] = {}
+        for section in self.sections():
+            for option in self.options(section):
+                raw = self._raw(section, option)
+                override = self._override(section, option)
+                if override is not None and override[1].startswith(OVERRIDE_PREFIX) and \
+                        any(word in option.lower() for word in SECRET_WORDS):
+                    continue
+                if raw is not None:
+                    try:
+                        raw = self.get(section, option).replace("$", "$$")
+                    except ConfigError:
+                        pass
+                values.setdefault(section, {})[option] = raw
+        return values
+
+    def write_resolved(self, path: Path) -> Path:
+        """Write :meth:`resolved` as a config file (mode 0600) that another process reads
+        with ``LAW_CORE_CONFIG``: the same values, wherever and in whichever directory it
+        runs."""
+        parser = _new_parser()
+        for section, options in self.resolved().items():
+            parser.add_section(section)
+            for option, value in options.items():
+                parser.set(section, option, value)
+        import io
+
+        text = io.StringIO()
+        text.write("# law-core configuration as resolved on the submitting side\n")
+        parser.write(text)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(text.getvalue())
+        os.replace(tmp, path)
+        return path
 
     def _typed(self, section: str, option: str, default: object, kind: str, convert):
         if default is not _MISSING and not self.has(section, option):

@@ -284,12 +284,11 @@ class SandboxTask(Task):
                             "[sandbox] mounts")
 
     def sandbox_env(self) -> dict[str, str]:
-        """Variables forwarded into the sandbox: the names in ``[sandbox] forward_env``
-        that are set here. Nothing is forwarded unless named."""
-        from law_core.config import get_config
+        """Variables forwarded into the sandbox: those named (or matched by a glob such as
+        ``MY_*``) in ``[sandbox] forward_env``. Nothing is forwarded unless named."""
+        from law_core.environment import declared_forwarding
 
-        names = get_config().get_list("sandbox", "forward_env", default=[])
-        return {name: os.environ[name] for name in names if name in os.environ}
+        return declared_forwarding("sandbox")
 
     def sandbox_stage_directory(self) -> str:
         """Where staged inputs and outputs wait (``[sandbox] stage_dir``, else the system's

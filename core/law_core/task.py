@@ -151,7 +151,7 @@ class Task(luigi.Task):
 
             store = get_config().get("target", "store", default="data")
         if "://" not in store and split_named(store) is None:
-            store = os.path.abspath(os.path.expandvars(os.path.expanduser(store)))
+            store = os.path.abspath(store)  # config values arrive expanded; code's never are
         location = posixpath.join(store, *self.store_parts(), *path)
         return target(location, type="d" if dir else "f")
 

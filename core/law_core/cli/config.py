@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from law_core.config import SECRET_WORDS
 from law_core.errors import ConfigError
-
-#: options whose values are credentials: listed masked, so a pasted listing leaks nothing
-SECRET_WORDS = ("token", "secret", "password", "passwd", "credential")
 
 
 def shown(option: str, value: str) -> str:
@@ -34,7 +32,10 @@ def run(args: argparse.Namespace) -> int:
         for section in config.sections():
             print(f"[{section}]")
             for option in config.options(section):
-                value = shown(option, config.get(section, option, default=""))
+                try:
+                    value = shown(option, config.get(section, option, default=""))
+                except ConfigError as err:  # an undefined variable: show it as written
+                    value = f"{config._raw(section, option)}  # unresolved: {err}"
                 origin = f"  # {config.origin(section, option)}" if args.origin else ""
                 print(f"{option} = {value}{origin}")
             print()
