@@ -400,6 +400,22 @@ def test_cached_copy_is_read_only_and_keeps_the_name(tmp_path: Path) -> None:
         assert not os.stat(local.path).st_mode & 0o222
 
 
+@pytest.mark.parametrize("cache", [False, True], ids=["no-cache", "cache"])
+def test_names_longer_than_the_local_disk_allows(tmp_path: Path, cache: bool) -> None:
+    """A storage may allow names the local disk does not (here 300 bytes, or 255 bytes of
+    three-byte characters, too long for the cache's name with its digest): the local
+    copies of uploads, downloads and the cache get shorter names with the extension."""
+    fs = MemoryFileSystem("mem://s/", cache=str(tmp_path / "cache") if cache else None)
+    for name in ("x" * 295 + ".json", "日" * 83 + ".json"):
+        target = fs.target("/long/" + name)
+        target.dump({"name": name})
+        with target.localize("r") as local:
+            assert local.path.endswith(".json")
+        assert target.load() == {"name": name}
+        assert target.copy_to(fs.target("/copies/" + name)).load() == {"name": name}
+    assert sorted(fs.listdir("/long")) == sorted(["x" * 295 + ".json", "日" * 83 + ".json"])
+
+
 # named file systems and Task.target
 
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 import gc
 import io
 import os
+import subprocess
 import sys
 import tarfile
+import time
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -16,6 +18,7 @@ from typing import Any
 import luigi
 import pytest
 
+import law_core as law
 import law_core.registry
 from law_core.errors import BackendNotFoundError, FormatterError, LawCoreError, TargetError
 from law_core.formatter import resolve_formatter
@@ -29,7 +32,9 @@ from law_core.targets import (
     local_fs,
     target,
 )
+from law_core.targets.temporary import temporary_sibling_name
 from law_core.testing import CountingFileSystem
+from law_core.testing.file_system import ended_process
 
 
 @pytest.fixture
@@ -145,6 +150,128 @@ def test_dropped_atomic_file_is_discarded(tmp_path: Path) -> None:
     gc.collect()
     assert not t.exists()
     assert os.listdir(tmp_path / "out") == []
+
+
+def test_long_non_ascii_name(tmp_path: Path) -> None:
+    """255 bytes in characters of two bytes: written, copied and moved like any name."""
+    t = LocalFileTarget(str(tmp_path / ("ü" * 125 + ".json")))
+    t.dump({"a": 1})
+    copied = t.copy_to(str(tmp_path / ("ö" * 125 + ".json")))
+    moved = copied.move_to(str(tmp_path / ("ä" * 125 + ".json")))
+    assert t.load() == moved.load() == {"a": 1}
+    assert sorted(os.listdir(tmp_path)) == sorted([t.basename, moved.basename])
+
+
+def test_name_too_long(tmp_path: Path, unraisable: list[Any]) -> None:
+    """A name longer than the disk allows is a TargetError naming the target, whichever
+    way it is written; no temporary file is left."""
+    t = LocalFileTarget(str(tmp_path / "out" / ("x" * 251 + ".json")))
+    source = LocalFileTarget(str(tmp_path / "source.json"))
+    source.dump({"a": 1})
+    for write in (
+        lambda: t.dump({"a": 1}),
+        lambda: t.open("w"),
+        lambda: t.touch(),
+        lambda: t.localize("w").__enter__(),
+        lambda: source.copy_to(t),
+        lambda: source.move_to(t),
+    ):
+        with pytest.raises(TargetError) as info:
+            write()
+        message = str(info.value)
+        assert t.uri() in message and "256 bytes" in message and ".tmp-" not in message
+    gc.collect()
+    assert unraisable == []
+    assert os.listdir(tmp_path / "out") == []
+    assert source.load() == {"a": 1}
+
+
+class _Output(law.Task):
+    path = luigi.Parameter()
+
+    def output(self) -> LocalFileTarget:
+        return LocalFileTarget(self.path)
+
+
+def test_directory_in_place_of_an_output(tmp_path: Path) -> None:
+    """A directory where a task's output file goes does not make the task complete."""
+    (tmp_path / "out.json").mkdir()
+    task = _Output(path=str(tmp_path / "out.json"))
+    assert not task.complete()
+    with pytest.raises(TargetError, match="is a directory.*dir=True"):
+        task.output().dump({"a": 1})
+    with pytest.raises(TargetError, match="is a directory"):
+        task.output().remove()
+    assert (tmp_path / "out.json").is_dir()
+
+
+# what killed writers leave behind
+
+
+def test_killed_writer_is_cleaned_up_by_the_next_run(tmp_path: Path) -> None:
+    """A process killed while writing leaves its temporary file; the next run removes it."""
+    path = tmp_path / "out" / "result.json"
+    code = (
+        "import os, signal, sys\n"
+        "from law_core.targets import LocalFileTarget\n"
+        "f = LocalFileTarget(sys.argv[1]).open('w')\n"
+        "f.write('half of it'); f.flush()\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code, str(path)])
+    assert result.returncode == -9
+    left = os.listdir(path.parent)
+    assert len(left) == 1 and left[0].startswith(".tmp-") and left[0].endswith("result.json")
+    target = LocalFileTarget(str(path))
+    assert target.remove_stale_temporaries() == 1
+    assert os.listdir(path.parent) == []
+
+
+def test_stale_temporaries_by_age(tmp_path: Path) -> None:
+    """Temporary files of writers elsewhere (or of older law-core versions) are removed
+    when they were not modified for a day, or for ``max_age`` seconds."""
+    target = LocalFileTarget(str(tmp_path / "out.json"))
+    day = 24 * 3600
+    ages = {
+        temporary_sibling_name("out.json", pid=1, host="0badc0de"): day + 60,
+        temporary_sibling_name("out.json", pid=2, host="0badc0de"): 120,
+        ".tmp-0123abcd-out.json": day + 60,  # written before writers were recorded
+        ".tmp-4567abcd-out.json": 0,
+        temporary_sibling_name("other.json", pid=1, host="0badc0de"): day + 60,
+    }
+    now = time.time()
+    for name, age in ages.items():
+        (tmp_path / name).write_text("half")
+        os.utime(tmp_path / name, (now - age, now - age))
+    assert target.remove_stale_temporaries() == 2
+    young, other = [n for n, a in ages.items() if a == 120], [n for n in ages if "other" in n]
+    assert sorted(os.listdir(tmp_path)) == sorted([*young, ".tmp-4567abcd-out.json", *other])
+    assert target.remove_stale_temporaries(max_age=60) == 1
+    assert sorted(os.listdir(tmp_path)) == sorted([".tmp-4567abcd-out.json", *other])
+
+
+def test_stale_temporaries_of_a_directory_target(tmp_path: Path) -> None:
+    target = LocalDirectoryTarget(str(tmp_path / "outdir"))
+    leftover = tmp_path / temporary_sibling_name("outdir", pid=ended_process())
+    (leftover / "sub").mkdir(parents=True)
+    (leftover / "sub" / "file.txt").write_text("half")
+    assert target.remove_stale_temporaries() == 1
+    assert os.listdir(tmp_path) == []
+
+
+def test_stale_temporaries_list_a_large_directory_once(tmp_path: Path) -> None:
+    """The branches of a workflow share a directory: cleaning up before each branch does
+    not list it once per branch."""
+    for i in range(1000):
+        (tmp_path / f"out_{i}.json").write_text("{}")
+    ended = ended_process()
+    for i in range(0, 50, 10):
+        (tmp_path / temporary_sibling_name(f"out_{i}.json", pid=ended)).write_text("half")
+    counting = CountingFileSystem(local_fs)
+    targets = [LocalFileTarget(str(tmp_path / f"out_{i}.json"), fs=counting) for i in range(50)]
+    assert sum(t.remove_stale_temporaries() for t in targets) == 5
+    assert counting.calls["listdir"] == 1, dict(counting.calls)
+    assert len(os.listdir(tmp_path)) == 1000
 
 
 def test_move_missing_file(tmp_path: Path) -> None:

@@ -1,9 +1,9 @@
 """The local cache of remote files: download once, read many times, shared by processes.
 
 Layout: ``ROOT/KEY/HASH-NAME`` for the copy of a remote file (``KEY`` names the file
-system, ``HASH`` the remote path, ``NAME`` is the remote basename so that extensions
-still choose formatters), ``ROOT/KEY/HASH-NAME.lock`` beside it. A cached copy carries the
-remote file's mtime as its own mtime, and its last use as its atime.
+system, ``HASH`` the remote path, ``NAME`` is the remote basename (its last 100 bytes) so
+that extensions still choose formatters), ``ROOT/KEY/HASH-NAME.lock`` beside it. A cached
+copy carries the remote file's mtime as its own mtime, and its last use as its atime.
 
 - Validation: a copy is used when its size and mtime match the remote ``stat`` (within
   ``mtime_patience`` seconds); otherwise it is downloaded again.
@@ -30,8 +30,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from law_core.errors import TargetError
-from law_core.targets.file import TMP_PREFIX, temporary_sibling_name
 from law_core.targets.file_system import StatResult
+from law_core.targets.temporary import (
+    TMP_PREFIX,
+    name_tail,
+    shorten_name,
+    temporary_sibling_name,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -79,8 +84,9 @@ class RemoteCache:
 
     def entry_path(self, key: str, path: str) -> str:
         """Where the copy of remote ``path`` of file system ``key`` lives."""
-        digest = hashlib.sha1(path.encode()).hexdigest()[:20]
-        name = path.rstrip("/").rsplit("/", 1)[-1][:100] or "root"
+        digest = hashlib.sha1(path.encode("utf-8", "surrogateescape")).hexdigest()[:20]
+        # the end of the name, for its extension; in bytes, as file systems count them
+        name = name_tail(path.rstrip("/").rsplit("/", 1)[-1], 100) or "root"
         return os.path.join(self.root, key, f"{digest}-{name}")
 
     def _makedirs(self, directory: str) -> None:
@@ -191,7 +197,7 @@ class RemoteCache:
         import tempfile
 
         with tempfile.TemporaryDirectory(prefix="law-core-uncached-") as tmp:
-            local = os.path.join(tmp, path.rstrip("/").rsplit("/", 1)[-1] or "file")
+            local = os.path.join(tmp, shorten_name(path.rstrip("/").rsplit("/", 1)[-1] or "file"))
             fetch(local)
             yield local
 

@@ -1,17 +1,24 @@
 """File and directory targets: one API whatever file system they live on.
 
 Writes are atomic. ``dump``, ``open("w")`` and ``localize("w")`` write a temporary sibling
-(``.tmp-XXXXXXXX-NAME``) and rename it to the target's name only when writing succeeded,
-so a failing task never leaves an output that ``exists()`` reports.
+(``.tmp-HOST-PID-RAND-NAME``, see :mod:`law_core.targets.temporary`) and rename it to the
+target's name only when writing succeeded, so a failing task never leaves an output that
+``exists()`` reports. What a killed writer leaves behind is removed by
+:meth:`FileSystemTarget.remove_stale_temporaries`.
 """
 
 from __future__ import annotations
 
+import errno
 import io
+import logging
 import os
 import posixpath
 import shutil
 import tempfile
+import threading
+import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any
@@ -20,20 +27,26 @@ import luigi
 
 from law_core.errors import TargetError
 from law_core.targets.file_system import FileSystem, StatResult
+from law_core.targets.temporary import (
+    STALE_TEMPORARY_AGE,
+    TMP_PREFIX,
+    is_stale,
+    is_temporary_name,
+    shorten_name,
+    temporary_sibling_name,
+    temporary_writer,
+    writing,
+)
 
-TMP_PREFIX = ".tmp-"
+__all__ = [
+    "STALE_TEMPORARY_AGE", "TMP_PREFIX", "DirectoryTarget", "FileSystemTarget", "FileTarget",
+    "is_temporary_name", "remove_path", "temporary_sibling_name",
+]
 
+logger = logging.getLogger(__name__)
 
-def temporary_sibling_name(name: str) -> str:
-    """A hidden name beside ``name`` for writing, never matched by a collection. It ends
-    with ``name`` so that tools choosing the format by extension (``.tar.gz``, ``.png``,
-    numpy adding ``.npy``) write the right one."""
-    return f"{TMP_PREFIX}{os.urandom(4).hex()}-{name}"
-
-
-def is_temporary_name(name: str) -> bool:
-    """Whether ``name`` is a temporary sibling of an atomic write."""
-    return name.startswith(TMP_PREFIX)
+#: the length of a name most file systems allow at most (NAME_MAX, in bytes)
+NAME_MAX = 255
 
 
 class FileSystemTarget(luigi.Target):
@@ -97,9 +110,125 @@ class FileSystemTarget(luigi.Target):
         except TypeError:
             return cls(path, self.fs)
 
+    # what killed writers leave behind
+
+    def remove_stale_temporaries(self, max_age: float = STALE_TEMPORARY_AGE) -> int:
+        """Remove the temporary siblings that killed writes of this target left behind
+        (a SIGKILL, a lost batch job, an upload whose cleanup could not reach the
+        storage); returns how many were removed. Call it before writing the target anew.
+
+        A temporary sibling is stale when its writer was a process of this machine that
+        no longer runs, or when it was not modified for ``max_age`` seconds (a writer on
+        another machine cannot be asked; :data:`STALE_TEMPORARY_AGE` is a day). A live
+        writer's is never removed. Costs one listing of the parent directory (of a
+        directory with 1000 entries or more at most one a minute per process, so that a
+        workflow's branches do not list their shared directory once each) and a stat per
+        temporary sibling of this target. A missing directory has none: 0; a listing that
+        fails otherwise (the storage is gone) raises. A temporary sibling that cannot be
+        removed is logged and left: the target is written under another name anyway.
+        """
+        directory, name = self.dirname, self.basename
+        try:
+            entries = _temporaries.names(self.fs, directory)
+        except (FileNotFoundError, NotADirectoryError):
+            return 0
+        removed = 0
+        now = time.time()
+        for entry in sorted(entries):
+            writer = temporary_writer(entry, name)
+            if writer is None:
+                continue
+            path = posixpath.join(directory, entry)
+            try:
+                st = self.fs.stat(path)
+                if not is_stale(writer, st.mtime, max_age, now):
+                    continue
+                if st.is_dir:
+                    self.fs.rmdir(path, recursive=True)
+                else:
+                    self.fs.remove(path)
+            except FileNotFoundError:  # gone already (another run cleaned up)
+                _temporaries.forget(self.fs, directory, entry)
+                continue
+            except (OSError, TargetError) as err:
+                logger.warning("cannot remove the stale temporary file %s: %s",
+                               self.fs.uri(path), err)
+                continue
+            _temporaries.forget(self.fs, directory, entry)
+            logger.info("removed the stale temporary file %s", self.fs.uri(path))
+            removed += 1
+        return removed
+
+    # errors
+
+    def _name_too_long(self, err: OSError) -> TargetError:
+        size = len(self.basename.encode("utf-8", "surrogateescape"))
+        if size > NAME_MAX:
+            reason = (f"its name is {size} bytes long, more than the file system allows "
+                      f"(at most {NAME_MAX} on most); choose a shorter name")
+        else:
+            reason = "its path is too long for the file system; choose a shorter one"
+        return TargetError(f"cannot write {self.uri()}: {reason} ({err.strerror or err})")
+
+    @contextmanager
+    def _name_errors(self) -> Iterator[None]:
+        """A name the file system refuses as too long is a TargetError naming this target,
+        not an OSError naming a temporary path."""
+        try:
+            yield
+        except OSError as err:
+            if err.errno == errno.ENAMETOOLONG:
+                raise self._name_too_long(err) from err
+            raise
+
+    def _make_directory(self, path: str) -> None:
+        """Create the directory ``path`` (this target's, or its parent) with its parents,
+        every failure a TargetError saying why."""
+        what = self.fs.uri(path) + ("" if path == self.path else f" for {self.uri()}")
+        try:
+            self.fs.mkdir(path)
+        except PermissionError as err:
+            raise TargetError(
+                f"cannot create the directory {what}: permission denied; choose an output "
+                "location you can write to"
+            ) from err
+        except OSError as err:
+            # e.g. a path component is a regular file (NotADirectoryError, FileExistsError)
+            reason = err.strerror or str(err)
+            if err.filename:
+                reason += f": {err.filename}"
+            if isinstance(err, (FileExistsError, NotADirectoryError)):
+                reason += " (a file is in the way of the directory)"
+            raise TargetError(f"cannot create the directory {what}: {reason}") from err
+
+    def _stat_or_none(self) -> StatResult | None:
+        """The stat of the target, None when missing; a too long name is a TargetError."""
+        with self._name_errors():
+            try:
+                return self.fs.stat(self.path)
+            except (FileNotFoundError, NotADirectoryError):
+                return None
+
+    def _is_dir_quietly(self) -> bool:
+        try:
+            return self.fs.isdir(self.path)
+        except Exception:  # the storage is gone: the error that counts is the caller's
+            return False
+
+    def _is_file_quietly(self) -> bool:
+        try:
+            return self.fs.isfile(self.path)
+        except Exception:  # as above
+            return False
+
 
 class FileTarget(FileSystemTarget):
     """A file: open, load and dump it, copy or move it, localize it for local tools."""
+
+    def exists(self) -> bool:
+        """Whether the file exists. A directory in its place is no output of this target
+        (a task with it is not complete; writing the file then fails with a clear error)."""
+        return self.fs.isfile(self.path)
 
     def remove(self, silent: bool = True) -> bool:
         """Remove the file; returns whether something was removed."""
@@ -109,7 +238,40 @@ class FileTarget(FileSystemTarget):
             if not silent:
                 raise TargetError(f"cannot remove {self.uri()}: it does not exist") from None
             return False
+        except OSError as err:
+            if self._is_dir_quietly():
+                raise self._is_a_directory("remove") from err
+            raise
         return True
+
+    def _is_a_directory(self, action: str) -> TargetError:
+        return TargetError(
+            f"cannot {action} {self.uri()}: it is a directory, and this is a file target; "
+            "remove the directory, or make the output a directory target (dir=True)"
+        )
+
+    def _refuse_directory(self, action: str) -> None:
+        """Fail before writing when a directory is where the file goes: no work is lost,
+        and no storage gets to replace a directory by a file."""
+        st = self._stat_or_none()
+        if st is not None and st.is_dir:
+            raise self._is_a_directory(action)
+
+    @contextmanager
+    def _temporary_path(self) -> Iterator[str]:
+        """The path of a temporary sibling to write this file under, during the block."""
+        with writing(self.basename) as name:
+            yield posixpath.join(self.dirname, name)
+
+    def _commit(self, tmp_path: str) -> None:
+        """Rename the written temporary sibling ``tmp_path`` to this file."""
+        try:
+            with self._name_errors():
+                self.fs.rename(tmp_path, self.path)
+        except OSError as err:
+            if self._is_dir_quietly():  # a directory appeared while writing
+                raise self._is_a_directory("write") from err
+            raise
 
     def touch(self) -> None:
         """Create the file empty if it is missing (and its directory)."""
@@ -128,19 +290,22 @@ class FileTarget(FileSystemTarget):
         """A local file target standing for this one, for tools that need a local path.
 
         ``"r"``: a local copy (the file itself when it is local); a TargetError when the
-        file does not exist. ``"w"``: a local temporary file with the target's basename,
-        moved to this target only when the block ends without error.
+        file does not exist. ``"w"``: a local temporary file with the target's basename (its
+        end, with the extension, when it is longer than 128 bytes), moved to this target
+        only when the block ends without error.
         """
         from law_core.targets.local import LocalFileTarget
 
         if mode == "r":
             if self.fs.is_local:
-                if not self.fs.exists(self.path):
+                if not self.exists():
+                    if self._is_dir_quietly():
+                        raise self._is_a_directory("read")
                     raise TargetError(f"cannot localize {self.uri()}: it does not exist")
                 yield self._make(LocalFileTarget, self.path)
                 return
             with tempfile.TemporaryDirectory(prefix="law-core-localize-") as tmp:
-                local = posixpath.join(tmp, self.basename)
+                local = posixpath.join(tmp, shorten_name(self.basename))
                 try:
                     self.fs.get(self.path, local)
                 except FileNotFoundError:
@@ -150,53 +315,43 @@ class FileTarget(FileSystemTarget):
         if mode != "w":
             raise TargetError(f"localize mode must be 'r' or 'w', not {mode!r}")
         self._ensure_parent()
+        self._refuse_directory("write")
         if self.fs.is_local:
-            tmp_path = posixpath.join(self.dirname, temporary_sibling_name(self.basename))
-            try:
-                yield LocalFileTarget(tmp_path)
-                if os.path.lexists(tmp_path):
-                    self.fs.rename(tmp_path, self.path)
-            finally:
-                if os.path.lexists(tmp_path):
-                    remove_path(tmp_path)
+            with self._temporary_path() as tmp_path:
+                try:
+                    try:
+                        yield LocalFileTarget(tmp_path)
+                    except OSError as err:
+                        if err.errno == errno.ENAMETOOLONG and err.filename == tmp_path:
+                            raise self._name_too_long(err) from err
+                        raise
+                    if os.path.lexists(tmp_path):
+                        self._commit(tmp_path)
+                finally:
+                    if os.path.lexists(tmp_path):
+                        remove_path(tmp_path)
             return
         with tempfile.TemporaryDirectory(prefix="law-core-localize-") as tmp:
-            local = posixpath.join(tmp, self.basename)
+            local = posixpath.join(tmp, shorten_name(self.basename))
             yield LocalFileTarget(local)
             if os.path.exists(local):
                 self._upload_atomic(local)
 
     def _ensure_parent(self) -> None:
-        try:
-            self.fs.mkdir(self.dirname)
-        except PermissionError as err:
-            raise TargetError(
-                f"cannot create the directory {self.fs.uri(self.dirname)} for {self.uri()}: "
-                f"permission denied; choose an output location you can write to"
-            ) from err
-        except OSError as err:
-            # e.g. a path component is a regular file (NotADirectoryError, FileExistsError)
-            reason = err.strerror or str(err)
-            if err.filename:
-                reason += f": {err.filename}"
-            if isinstance(err, (FileExistsError, NotADirectoryError)):
-                reason += " (a file is in the way of the directory)"
-            raise TargetError(
-                f"cannot create the directory {self.fs.uri(self.dirname)} for {self.uri()}: "
-                f"{reason}"
-            ) from err
+        self._make_directory(self.dirname)
 
     def _upload_atomic(self, local_path: str) -> None:
-        tmp_path = posixpath.join(self.dirname, temporary_sibling_name(self.basename))
-        try:
-            self.fs.put(local_path, tmp_path)
-            self.fs.rename(tmp_path, self.path)
-        except BaseException:
+        with self._temporary_path() as tmp_path:
             try:
-                self.fs.remove(tmp_path)
-            except Exception:  # missing, or the storage is gone: keep the original error
-                pass
-            raise
+                with self._name_errors():
+                    self.fs.put(local_path, tmp_path)
+                self._commit(tmp_path)
+            except BaseException:
+                try:
+                    self.fs.remove(tmp_path)
+                except Exception:  # missing, or the storage is gone: keep the original
+                    pass           # error (remove_stale_temporaries() removes it later)
+                raise
 
     def open(self, mode: str = "r", **kwargs: Any) -> IO[Any]:
         """Open the file; in a write mode the content appears at the target's name only
@@ -207,6 +362,8 @@ class FileTarget(FileSystemTarget):
                     return open(self.path, mode, **kwargs)  # noqa: SIM115
                 except FileNotFoundError:
                     raise TargetError(f"cannot read {self.uri()}: it does not exist") from None
+                except IsADirectoryError as err:
+                    raise self._is_a_directory("read") from err
             with self.localize("r") as local:
                 with open(local.path, "rb") as f:
                     data = f.read()
@@ -221,6 +378,8 @@ class FileTarget(FileSystemTarget):
 
         fmt = resolve_formatter(self.path, formatter)
         if not self.exists():
+            if self._is_dir_quietly():
+                raise self._is_a_directory("load")
             raise TargetError(f"cannot load {self.uri()}: it does not exist")
         with self.localize("r") as local:
             return fmt.load(local.path, **kwargs)
@@ -240,30 +399,35 @@ class FileTarget(FileSystemTarget):
         the copy appears atomically. Returns the file written."""
         dst_file = _destination_file(dst, self.basename)
         if not self.exists():
+            if self._is_dir_quietly():
+                raise self._is_a_directory("copy")
             raise TargetError(f"cannot copy {self.uri()}: it does not exist")
         dst_file._ensure_parent()
+        dst_file._refuse_directory("write")
         if dst_file.fs is self.fs:
-            tmp = posixpath.join(dst_file.dirname, temporary_sibling_name(dst_file.basename))
-            try:
-                self.fs.copy(self.path, tmp)
-                self.fs.rename(tmp, dst_file.path)
-            finally:
-                if self.fs.exists(tmp):
-                    self.fs.remove(tmp)
+            with dst_file._temporary_path() as tmp:
+                try:
+                    with dst_file._name_errors():
+                        self.fs.copy(self.path, tmp)
+                    dst_file._commit(tmp)
+                finally:
+                    if self.fs.exists(tmp):
+                        self.fs.remove(tmp)
         else:
             # straight to a temporary sibling when the backend can (a download, a
             # third-party copy), else through a local copy
-            tmp = posixpath.join(dst_file.dirname, temporary_sibling_name(dst_file.basename))
-            try:
-                direct = self.fs.transfer_to(self.path, dst_file.fs, tmp)
-                if direct:
-                    dst_file.fs.rename(tmp, dst_file.path)
-            except BaseException:
+            with dst_file._temporary_path() as tmp:
                 try:
-                    dst_file.fs.remove(tmp)
-                except Exception:  # missing, or the storage is gone: the error that counts
-                    pass           # is the one raised below
-                raise
+                    with dst_file._name_errors():
+                        direct = self.fs.transfer_to(self.path, dst_file.fs, tmp)
+                    if direct:
+                        dst_file._commit(tmp)
+                except BaseException:
+                    try:
+                        dst_file.fs.remove(tmp)
+                    except Exception:  # missing, or the storage is gone: the error that
+                        pass           # counts is the one raised below
+                    raise
             if not direct:
                 with self.localize("r") as local:
                     dst_file._upload_atomic(local.path)
@@ -281,9 +445,12 @@ class FileTarget(FileSystemTarget):
         dst_file = _destination_file(dst, self.basename)
         if dst_file.fs is self.fs:
             if not self.exists():
+                if self._is_dir_quietly():
+                    raise self._is_a_directory("move")
                 raise TargetError(f"cannot move {self.uri()}: it does not exist")
             dst_file._ensure_parent()
-            self.fs.rename(self.path, dst_file.path)
+            dst_file._refuse_directory("write")
+            dst_file._commit(self.path)
         else:
             self.copy_to(dst_file)
             self.remove()
@@ -301,10 +468,23 @@ class DirectoryTarget(FileSystemTarget):
         return self._make(cls, posixpath.join(self.path, name))
 
     def exists(self) -> bool:
+        """Whether the directory exists; a file in its place does not count."""
         return self.fs.isdir(self.path)
 
+    def _is_a_file(self, action: str) -> TargetError:
+        return TargetError(
+            f"cannot {action} {self.uri()}: it is a file, and this is a directory target; "
+            "remove the file, or make the output a file target"
+        )
+
     def makedirs(self) -> None:
-        self.fs.mkdir(self.path)
+        """Create the directory and its missing parents."""
+        st = self._stat_or_none()
+        if st is not None and not st.is_dir:
+            # checked first: some storages answer mkdir on a file with success
+            raise self._is_a_file("create the directory")
+        if st is None:
+            self._make_directory(self.path)
 
     touch = makedirs
 
@@ -316,6 +496,10 @@ class DirectoryTarget(FileSystemTarget):
             if not silent:
                 raise TargetError(f"cannot remove {self.uri()}: it does not exist") from None
             return False
+        except OSError as err:
+            if isinstance(err, NotADirectoryError) or self._is_file_quietly():
+                raise self._is_a_file("remove") from err
+            raise
         return True
 
     def listdir(self, pattern: str | None = None, type: str | None = None) -> list[str]:
@@ -405,6 +589,49 @@ class _AtomicFile(io.IOBase):
         # an atomic file dropped without close() is discarded, never committed
         if self._file is not None and not self._file.closed:
             self._finish(RuntimeError, RuntimeError("not closed"), None)
+
+
+class _TemporaryListings:
+    """The temporary names in a directory, from one listing. A large directory (a
+    workflow's 100000 outputs) is listed at most once every :attr:`reuse` seconds per
+    process, not once for each of its targets; a small one on every call."""
+
+    large = 1000
+    reuse = 60.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._listings: weakref.WeakKeyDictionary[Any, dict[str, tuple[float, set[str]]]] = (
+            weakref.WeakKeyDictionary())
+
+    def _of(self, fs: FileSystem) -> dict[str, tuple[float, set[str]]] | None:
+        try:
+            return self._listings.setdefault(fs, {})
+        except TypeError:  # a file system that cannot be weakly referenced: no reuse
+            return None
+
+    def names(self, fs: FileSystem, directory: str) -> set[str]:
+        with self._lock:
+            listings = self._of(fs)
+            listed = listings.get(directory) if listings is not None else None
+            if listed is not None and time.monotonic() - listed[0] < self.reuse:
+                return set(listed[1])
+        names = fs.listdir(directory)
+        temporary = {n for n in names if is_temporary_name(n)}
+        if len(names) >= self.large and listings is not None:
+            with self._lock:
+                listings[directory] = (time.monotonic(), temporary)
+        return set(temporary)
+
+    def forget(self, fs: FileSystem, directory: str, name: str) -> None:
+        with self._lock:
+            listings = self._of(fs)
+            listed = listings.get(directory) if listings is not None else None
+            if listed is not None:
+                listed[1].discard(name)
+
+
+_temporaries = _TemporaryListings()
 
 
 def _as_target(value: FileSystemTarget | str, directory: bool = False) -> Any:

@@ -30,7 +30,8 @@ class FileSystem(ABC):
 
     Subclasses implement the primitives ``stat``, ``listdir``, ``mkdir``, ``remove``,
     ``rmdir``, ``rename``, ``put`` and ``get``; the others have generic implementations
-    that a backend may replace with faster native ones (``copy``, ``exists``).
+    that a backend may replace with faster native ones (``copy``, ``exists``, ``isdir``,
+    ``isfile``).
     """
 
     #: True when paths of this file system can be opened directly by local tools
@@ -122,13 +123,23 @@ class FileSystem(ABC):
         except FileNotFoundError:
             return False
 
+    def isfile(self, path: str) -> bool:
+        """Whether ``path`` exists and is no directory: what a file target's ``exists()``
+        asks, so a directory in a file's place never makes a task complete."""
+        try:
+            return not self.stat(path).is_dir
+        except FileNotFoundError:
+            return False
+
     def copy(self, src: str, dst: str) -> None:
         """Copy a file within this file system (through a local temporary file unless the
         backend has a native copy)."""
         import tempfile
 
+        from law_core.targets.temporary import shorten_name
+
         with tempfile.TemporaryDirectory(prefix="law-core-copy-") as tmp:
-            local = posixpath.join(tmp, posixpath.basename(src) or "file")
+            local = posixpath.join(tmp, shorten_name(posixpath.basename(src) or "file"))
             self.get(src, local)
             self.put(local, dst)
 

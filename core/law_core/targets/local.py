@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 
 from law_core.targets.file import DirectoryTarget, FileSystemTarget, FileTarget
 from law_core.targets.file_system import FileSystem, StatResult
@@ -19,13 +20,22 @@ class LocalFileSystem(FileSystem):
 
     def stat(self, path: str) -> StatResult:
         st = os.stat(path)
-        return StatResult(size=st.st_size, mtime=st.st_mtime, is_dir=os.path.isdir(path))
+        return StatResult(size=st.st_size, mtime=st.st_mtime, is_dir=stat.S_ISDIR(st.st_mode))
 
     def exists(self, path: str) -> bool:
         return os.path.exists(path)
 
     def isdir(self, path: str) -> bool:
         return os.path.isdir(path)
+
+    def isfile(self, path: str) -> bool:
+        # like os.path.exists (any error is "missing"), but a directory does not count;
+        # anything else (a fifo, a device) does, as before
+        try:
+            st = os.stat(path)
+        except (OSError, ValueError):
+            return False
+        return not stat.S_ISDIR(st.st_mode)
 
     def listdir(self, path: str) -> list[str]:
         return os.listdir(path)

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 import posixpath
+import subprocess
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,6 +37,14 @@ from law_core.targets.file import (
 )
 from law_core.targets.file_system import FileSystem, StatResult
 from law_core.targets.local import LocalDirectoryTarget, LocalFileTarget
+from law_core.targets.temporary import temporary_sibling_name
+
+
+def ended_process() -> int:
+    """The PID of a process of this machine that has ended (a killed writer's)."""
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
 
 
 class CountingFileSystem(FileSystem):
@@ -65,6 +75,9 @@ class CountingFileSystem(FileSystem):
 
     def isdir(self, path: str) -> bool:
         return self._forward("isdir", path)
+
+    def isfile(self, path: str) -> bool:
+        return self._forward("isfile", path)
 
     def listdir(self, path: str) -> list[str]:
         return self._forward("listdir", path)
@@ -141,6 +154,15 @@ class FileSystemSuite:
     def local_dir(self, tmp_path_factory: pytest.TempPathFactory) -> Path:
         """A local directory apart from the file system's base, for the local side."""
         return tmp_path_factory.mktemp("law-core-local-side")
+
+    @pytest.fixture
+    def running_process(self) -> Iterator[int]:
+        """The PID of another process of this machine that runs during the test (a live
+        writer's)."""
+        process = subprocess.Popen(["sleep", "600"])
+        yield process.pid
+        process.kill()
+        process.wait()
 
     @staticmethod
     def _write(fs: FileSystem, path: str, data: bytes, local_dir: Path) -> None:
@@ -424,6 +446,145 @@ class FileSystemSuite:
         assert target.remove() is False
         with pytest.raises(TargetError):
             target.remove(silent=False)
+
+    # names as long as file systems allow
+
+    @pytest.mark.parametrize("stem", ["n" * 237, "n" * 250], ids=["242-bytes", "255-bytes"])
+    def test_long_names(self, fs: FileSystem, base: str, stem: str) -> None:
+        """A name as long as file systems allow (255 bytes) is written, read, copied and
+        moved like any other: its temporary sibling never needs a longer one."""
+        directory = posixpath.join(base, "long")
+        first = self.make_target(fs, posixpath.join(directory, stem + ".json"))
+        assert isinstance(first, FileTarget)
+        first.dump({"a": 1})
+        assert first.exists() and first.load() == {"a": 1}
+        with first.open("w") as f:
+            f.write('{"a": 2}')
+        second = self.make_target(fs, posixpath.join(directory, stem[:-1] + "2.json"))
+        first.copy_to(second)
+        assert second.load() == {"a": 2}
+        with second.localize("w") as local:
+            assert local.basename.endswith(".json")
+            with open(local.path, "w") as f:
+                f.write('{"a": 3}')
+        third = self.make_target(fs, posixpath.join(directory, stem[:-1] + "3.json"))
+        second.move_to(third)
+        assert third.load() == {"a": 3} and first.exists() and not second.exists()
+        names = fs.listdir(directory)
+        # (compared by count: gfal2 lists names of 255 bytes cut to 254)
+        assert len(names) == 2 and not [n for n in names if is_temporary_name(n)], names
+
+    def test_name_too_long_is_a_target_error(self, fs: FileSystem, base: str) -> None:
+        """A name longer than the file system allows is a TargetError naming the target,
+        not an OSError about a temporary path, and nothing is left behind."""
+        directory = posixpath.join(base, "too-long")
+        target = self.make_target(fs, posixpath.join(directory, "x" * 300 + ".json"))
+        try:
+            target.dump({"a": 1})
+        except TargetError as err:
+            assert target.uri() in str(err) and "too long" in str(err)
+            assert fs.listdir(directory) == []
+        else:  # a file system without the common limit of 255 bytes
+            assert target.load() == {"a": 1}
+            assert fs.listdir(directory) == [target.basename]
+
+    # a directory where a file goes, and the reverse
+
+    def test_directory_in_place_of_a_file(
+        self, fs: FileSystem, base: str, local_dir: Path
+    ) -> None:
+        """A directory at a file target's path does not make the file exist, and writing
+        the file is a TargetError saying so; the directory stays as it was."""
+        path = posixpath.join(base, "out.json")
+        fs.mkdir(path)
+        self._write(fs, posixpath.join(path, "kept.txt"), b"kept", local_dir)
+        target = self.make_target(fs, path)
+        source = self.make_target(fs, posixpath.join(base, "source.json"))
+        source.dump({"a": 1})
+        assert not target.exists()
+        for write in (lambda: target.dump({"a": 1}), target.touch, lambda: target.open("w"),
+                      lambda: source.copy_to(target)):
+            with pytest.raises(TargetError, match="is a directory") as info:
+                write()
+            assert target.uri() in str(info.value) and "dir=True" in str(info.value)
+        with pytest.raises(TargetError, match="is a directory"):
+            target.load()
+        assert fs.isdir(path)
+        assert self._read(fs, posixpath.join(path, "kept.txt"), local_dir) == b"kept"
+        assert sorted(fs.listdir(base)) == ["out.json", "source.json"]
+
+    def test_file_in_place_of_a_directory(
+        self, fs: FileSystem, base: str, local_dir: Path
+    ) -> None:
+        """A file at a directory target's path does not make the directory exist, and
+        creating it is a TargetError saying so; the file stays as it was."""
+        path = posixpath.join(base, "outdir")
+        self._write(fs, path, b"a file", local_dir)
+        target = self.make_target(fs, path, "d")
+        assert not target.exists()
+        for create in (target.makedirs, target.touch):
+            with pytest.raises(TargetError, match="is a file") as info:
+                create()
+            assert target.uri() in str(info.value)
+        assert self._read(fs, path, local_dir) == b"a file"
+
+    # what killed writers leave behind
+
+    def test_remove_stale_temporaries(
+        self, fs: FileSystem, base: str, local_dir: Path, running_process: int
+    ) -> None:
+        """Temporary siblings of ended writers of this machine are removed; those of
+        running writers, of writers elsewhere and of other targets stay (judged by the
+        writer alone here: no age limit)."""
+        directory = posixpath.join(base, "stale")
+        target = self.make_target(fs, posixpath.join(directory, "out.json"))
+        long_target = self.make_target(fs, posixpath.join(directory, "l" * 245 + ".json"))
+        target.dump({"v": 1})
+        ended = ended_process()
+        stale = [temporary_sibling_name("out.json", pid=ended),
+                 temporary_sibling_name(long_target.basename, pid=ended)]
+        kept = [
+            temporary_sibling_name("out.json", pid=running_process),
+            temporary_sibling_name("out.json", pid=ended, host="0badc0de"),  # elsewhere
+            temporary_sibling_name("other.json", pid=ended),
+        ]
+        for name in stale + kept:
+            self._write(fs, posixpath.join(directory, name), b"half", local_dir)
+        no_limit = float("inf")
+        assert target.remove_stale_temporaries(max_age=no_limit) == 1
+        assert long_target.remove_stale_temporaries(max_age=no_limit) == 1
+        assert sorted(fs.listdir(directory)) == sorted(["out.json", *kept])
+        assert target.load() == {"v": 1}
+        assert target.remove_stale_temporaries(max_age=no_limit) == 0
+        missing = self.make_target(fs, posixpath.join(base, "nowhere", "out.json"))
+        assert missing.remove_stale_temporaries() == 0
+
+    def test_recent_temporaries_stay(
+        self, fs: FileSystem, base: str, local_dir: Path, running_process: int
+    ) -> None:
+        """With the default age limit (a day), the recent temporary siblings of running
+        writers and of writers elsewhere stay."""
+        directory = posixpath.join(base, "recent")
+        target = self.make_target(fs, posixpath.join(directory, "out.json"))
+        fs.mkdir(directory)
+        kept = [temporary_sibling_name("out.json", pid=running_process),
+                temporary_sibling_name("out.json", pid=ended_process(), host="0badc0de")]
+        for name in kept:
+            self._write(fs, posixpath.join(directory, name), b"half", local_dir)
+        if time.time() - fs.stat(posixpath.join(directory, kept[0])).mtime > 3600:
+            pytest.skip(f"{fs!r} does not report when a file was modified")
+        assert target.remove_stale_temporaries() == 0
+        assert sorted(fs.listdir(directory)) == sorted(kept)
+
+    def test_remove_stale_temporaries_spares_this_process_writing(
+        self, fs: FileSystem, base: str
+    ) -> None:
+        """The temporary sibling of a write still going on in this process is no leftover."""
+        target = self.make_target(fs, posixpath.join(base, "busy", "out.txt"))
+        with target.open("w") as f:
+            f.write("busy")
+            assert target.remove_stale_temporaries() == 0
+        assert target.load(formatter="text") == "busy"
 
     # collections
 

@@ -209,6 +209,35 @@ class RemoteFileSystemSuite(FileSystemSuite):
         assert target.load() == {"v": 1}, "a failed upload changed the destination"
         assert fs.listdir("/atomic") == ["out.json"], "a failed upload left temporary files"
 
+    def test_failed_upload_is_cleaned_up_by_the_next_run(self, live: str) -> None:
+        """An upload that failed when even removing its temporary file failed (the
+        storage went away) leaves that file; the next run's cleanup removes it."""
+        fs = self.make_remote(live, retries=0)
+        counter = counting(fs)
+        target = fs.target("/leftover/out.json")
+        target.dump({"v": 1})
+        real_copy = counter.inner.copy
+
+        def broken_copy(src: str, dst: str) -> None:
+            real_copy(src, dst)
+            raise ConnectionResetError("connection lost at the end of the transfer")
+
+        def broken_remove(uri: str) -> None:
+            raise ConnectionResetError("connection lost")
+
+        counter.inner.copy = broken_copy  # type: ignore[method-assign]
+        counter.inner.remove = broken_remove  # type: ignore[method-assign]
+        try:
+            with pytest.raises(TargetError, match="connection lost"):
+                target.dump({"v": 2})
+        finally:
+            del counter.inner.copy, counter.inner.remove
+        left = [n for n in fs.listdir("/leftover") if is_temporary_name(n)]
+        assert len(left) == 1, fs.listdir("/leftover")
+        assert target.remove_stale_temporaries() == 1
+        assert fs.listdir("/leftover") == ["out.json"]
+        assert target.load() == {"v": 1}
+
     def test_failed_dump_to_new_file(self, live: str) -> None:
         fs = self.make_remote(live, retries=0)
         target = fs.target("/atomic-new/out.json")
@@ -315,6 +344,16 @@ class RemoteFileSystemSuite(FileSystemSuite):
         assert all(r == data for r in results), "a worker read an incomplete copy"
         downloads = [line for line in log.read_text().splitlines() if " download " in line]
         assert len(downloads) == 1, downloads
+
+    def test_cache_of_a_long_name(self, live: str, tmp_path: Path) -> None:
+        """A file with a name as long as the storage allows (255 bytes) is cached under a
+        name the local disk accepts, with its extension."""
+        fs = self.make_remote(live, cache=self._cache(tmp_path))
+        target = fs.target("/long/" + "c" * 250 + ".json")
+        target.dump({"long": True})
+        assert target.load() == {"long": True}
+        with fs.cached(target.path) as cached:
+            assert cached.endswith(".json") and len(os.path.basename(cached).encode()) <= 255
 
     def test_cached_localize_is_reentrant(self, live: str, tmp_path: Path) -> None:
         fs = self.make_remote(live, cache=self._cache(tmp_path))
