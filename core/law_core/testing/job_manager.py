@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 import textwrap
@@ -126,6 +127,10 @@ class JobManagerSuite:
         assert all(job["status"] == "finished" for job in jobs.values())
         assert sorted(b for job in jobs.values() for b in job["branches"]) == [0, 1, 2, 3]
         assert len({job["job_id"] for job in jobs.values()}) == 2
+        # what may hold forwarded variables and parameter values is the user's alone
+        job_dir = next((analysis / "data" / "SuiteWork" / "jobs").iterdir())
+        for name in ("job_env.sh", "task.json"):
+            assert stat.S_IMODE((job_dir / name).stat().st_mode) == 0o600, name
 
     def test_complete_workflow_submits_nothing(self, analysis: Path, batch_env: dict) -> None:
         assert self.run_workflow(analysis, batch_env, "--n", "2").returncode == 0
@@ -172,6 +177,53 @@ class JobManagerSuite:
             time.sleep(0.5)
         else:
             pytest.fail(f"cancelled jobs still active: {states}")
+
+
+    def test_one_submitter_per_workflow(self, analysis: Path, batch_env: dict) -> None:
+        """While another process holds a workflow's job directory, submitting is refused at
+        once, naming that process; once it died (SIGKILL: no clean-up), nothing blocks."""
+        from law_core.errors import WorkflowError
+
+        manager = self.manager(analysis, batch_env, n=2)
+        holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(manager.job_directory())],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            assert holder.stdout.readline().strip() == "locked"
+            with pytest.raises(WorkflowError, match=rf"jobs of SuiteWork\(.*\) are being "
+                               rf"submitted and polled by pid {holder.pid} on host "):
+                manager.run([0, 1])
+        finally:
+            holder.kill()
+            holder.wait()
+        assert not (manager.job_directory() / "submission.json").exists()  # nothing submitted
+        with manager.lock("checked"):
+            pass
+
+    def test_no_poll_leaves_the_jobs_counted_as_unfinished(
+            self, analysis: Path, batch_env: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+        """After --no-poll the manager says how many jobs go on; the workflow is not complete."""
+        monkeypatch.chdir(analysis)  # the jobs run where the workflow was started
+        manager = self.manager(analysis, batch_env, n=2, sleep=60.0, no_poll=True)
+        try:
+            assert manager.run([0, 1]) == {}
+            assert manager.active_job_count() == 2
+            assert manager.workflow.jobs_left_running() == 2
+            assert not manager.workflow.complete()
+        finally:
+            manager.cancel_all()
+
+
+#: a process that takes a job directory's lock and holds it until killed
+HOLD_LOCK = """
+import sys
+from pathlib import Path
+
+from law_core.workflow.lock import JobDirectoryLock
+
+JobDirectoryLock(Path(sys.argv[1]), "submitted and polled", "a test").acquire()
+print("locked", flush=True)
+sys.stdin.read()
+"""
 
 
 def write_tasks(directory: Path, name: str, code: str) -> Path:

@@ -8,7 +8,8 @@
 # hands over to the Python job worker, which runs the branches and records their exit
 # statuses in JOB_DIR/status/. When a phase before the worker fails, the wrapper records
 # that itself, so the submitting side always learns how a job ended. Exit codes by phase:
-# 10 setup, 20 bootstrap, 30 branches failed, 40 the worker could not start, 50 stage-out.
+# 10 setup, 20 bootstrap, 30 branches failed, 40 the worker could not start, 50 stage-out,
+# 60 the task could not be built (the worker then marks the status "retryable": false).
 set -u
 
 job_dir=$1

@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import traceback
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from pathlib import Path
 from typing import Any
 
 from law_core.errors import WorkflowError
@@ -26,6 +27,11 @@ logger = logging.getLogger("law_core.workflow.local")
 
 # the workflow whose branches a pool process runs (rebuilt there by _start_pool_worker)
 _POOL_WORKFLOW: Any = None
+
+#: when set, a JSON file where the local manager records, per workflow family, which
+#: branches it ran and which of them raised: a remote job's worker tells "raised" (worth
+#: another attempt) from "returned without its outputs" (not) by it
+BRANCH_REPORT_ENV = "LAW_CORE_BRANCH_REPORT"
 
 
 def run_branch(task: Any) -> str | None:
@@ -64,6 +70,22 @@ def report_branch_failure(workflow: str, branch: int, error: str) -> None:
         logger.error("%s failed:\n%s", task, error.rstrip())
     else:
         logger.error("%s failed: %s", task, summary)
+
+
+def _report_branches(path: str, family: str, branches: list[int],
+                     failures: dict[int, str]) -> None:
+    import json
+
+    from law_core.workflow.job_worker import write_json_atomic
+
+    try:
+        report = json.loads(open(path).read())
+    except (OSError, ValueError):
+        report = {}
+    entry = report.setdefault(family, {"ran": [], "failed": []})
+    entry["ran"] = sorted(set(entry["ran"]) | set(branches))
+    entry["failed"] = sorted(set(entry["failed"]) | set(failures))
+    write_json_atomic(Path(path), report)
 
 
 def _run_in_pool(branch: int) -> tuple[int, str | None]:
@@ -128,6 +150,9 @@ class LocalJobManager(JobManager):
         else:
             self._run_pool(branches, workers, record)
         progress.close()
+        if os.environ.get(BRANCH_REPORT_ENV):
+            _report_branches(os.environ[BRANCH_REPORT_ENV], self.workflow.get_task_family(),
+                             branches, failures)
         return failures
 
     def _run_pool(self, branches: list[int], workers: int, record: Any) -> None:

@@ -6,8 +6,10 @@ has arrays), :meth:`~RemoteJobManager.query` many jobs at once,
 :meth:`~RemoteJobManager.cancel`, and optionally :meth:`~RemoteJobManager.cleanup` and
 :meth:`~RemoteJobManager.recover`. Everything else is here: job files, the bookkeeping
 that lets a killed workflow resume its jobs, submission under ``--parallel-jobs``,
-polling, resubmission (``--retries``), acceptance and tolerance, status lines and job
-events. The plugin's conformance suite is :class:`law_core.testing.JobManagerSuite`.
+polling, resubmission (``--retries``, not for failures the job worker found certain to
+recur), acceptance and tolerance, status lines and job events, and one submitting process
+per workflow at a time (:mod:`law_core.workflow.lock`). The plugin's conformance suite is
+:class:`law_core.testing.JobManagerSuite`.
 """
 
 from __future__ import annotations
@@ -27,11 +29,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar
 
-from law_core.cli.run import task_arguments
+from law_core.arguments import task_arguments
 from law_core.errors import LawCoreError, WorkflowError
 from law_core.events import JobEvent, emit_job_event
 from law_core.workflow.job_manager import JobManager
-from law_core.workflow.job_worker import write_json_atomic
+from law_core.workflow.job_worker import write_json_atomic, write_text_atomic
+from law_core.workflow.lock import JobDirectoryLock
 from law_core.workflow.submission import (
     ACTIVE,
     FAILED,
@@ -84,6 +87,9 @@ class JobState:
 #: system transfers these in) and where jobs write their exit statuses (transferred back)
 JOB_FILES = ("job_wrapper.sh", "job_env.sh", "task.json", "submission.json")
 STATUS_DIR = "status"
+
+#: the mode of job files that may hold forwarded variables or parameter values
+PRIVATE_MODE = 0o600
 
 #: polls a job may be missing from the batch system without an exit status before it
 #: counts as failed (its status file may still be on its way through a shared file system)
@@ -147,9 +153,32 @@ class RemoteJobManager(JobManager):
     def submission_path(self) -> Path:
         return self.job_directory() / "submission.json"
 
+    def lock(self, what: str) -> JobDirectoryLock:
+        """The exclusive lock of the job directory, held while this process is the one
+        that submits, polls, cancels or cleans up (``what``) the workflow's jobs: two
+        submitters would each submit every job."""
+        return JobDirectoryLock(self.job_directory(), what, repr(self.workflow))
+
+    def job_counts(self) -> dict[str, int]:
+        """The workflow's jobs by status, as its bookkeeping file has them (empty when
+        there is none): read from the file, so it answers in any process, also where
+        luigi ran the workflow in a worker process of its own."""
+        submission = Submission.load(self.submission_path())
+        return submission.counts() if submission is not None else {}
+
+    def active_job_count(self) -> int:
+        """Jobs still pending or running at the batch system: non-zero after ``--no-poll``,
+        when the workflow's run returned while its jobs go on (so it is not done)."""
+        counts = self.job_counts()
+        return counts.get(PENDING, 0) + counts.get(RUNNING, 0)
+
     # the machinery
 
     def run(self, branches: list[int]) -> dict[int, str]:
+        with self.lock("submitted and polled"):
+            return self._submit_and_poll(branches)
+
+    def _submit_and_poll(self, branches: list[int]) -> dict[int, str]:
         wf = self.workflow
         job_dir = self.job_directory()
         submission = self._load_submission(job_dir, ignore=wf.ignore_submission)
@@ -188,6 +217,12 @@ class RemoteJobManager(JobManager):
 
     def cancel_all(self) -> int:
         """``--cancel-jobs``: cancel the active jobs of the earlier submission."""
+        if not self.submission_path().exists():
+            return 0
+        with self.lock("cancelled"):
+            return self._cancel_submission()
+
+    def _cancel_submission(self) -> int:
         submission = Submission.load(self.submission_path())
         if submission is None:
             return 0
@@ -203,6 +238,12 @@ class RemoteJobManager(JobManager):
 
     def cleanup_all(self) -> int:
         """``--cleanup-jobs``: let the batch system forget the jobs, remove the job files."""
+        if not self.submission_path().exists():
+            return 0
+        with self.lock("cleaned up"):
+            return self._cleanup_submission()
+
+    def _cleanup_submission(self) -> int:
         submission = Submission.load(self.submission_path())
         if submission is None:
             return 0
@@ -240,6 +281,7 @@ class RemoteJobManager(JobManager):
             raise WorkflowError(
                 f"{type(wf).__name__} is defined in __main__, which a job cannot import; "
                 "move it into a module")
+        # parameter values and forwarded variables: readable by the user alone
         write_json_atomic(job_dir / "task.json", {
             "task": f"{module}.{type(wf).__name__}",
             "params": task_arguments(wf),
@@ -247,7 +289,7 @@ class RemoteJobManager(JobManager):
             "pythonpath": [os.getcwd()] + [p for p in os.environ.get("PYTHONPATH", "")
                                            .split(os.pathsep) if p],
             "stage_out": [list(rule) for rule in wf.job_stage_out()],
-        })
+        }, mode=PRIVATE_MODE)
         env = {
             "LAW_CORE_JOB_PYTHON": self.config("python") or _job_config("python") or
             sys.executable,
@@ -262,9 +304,7 @@ class RemoteJobManager(JobManager):
                 env[name] = os.environ[name]
         lines = ["# the environment of law-core jobs (every value quoted)"]
         lines += [f"export {name}={shlex.quote(value)}" for name, value in env.items()]
-        tmp = job_dir / f".job_env.sh.tmp{os.getpid()}"
-        tmp.write_text("\n".join(lines) + "\n")
-        os.replace(tmp, job_dir / "job_env.sh")
+        write_text_atomic(job_dir / "job_env.sh", "\n".join(lines) + "\n", PRIVATE_MODE)
 
     def _plan_jobs(self, submission: Submission, branches: list[int]) -> None:
         """New jobs for the missing branches that no unfinished job covers."""
@@ -316,7 +356,8 @@ class RemoteJobManager(JobManager):
             else:
                 job.error = ended.get("error") or \
                     f"exit code {job.exit_code} in phase {ended.get('phase')}"
-                self._fail(job)
+                # the worker knows when another attempt would fail the same way
+                self._fail(job, retryable=ended.get("retryable", True) is not False)
         elif state is not None and state.status in (PENDING, RUNNING):
             job.status = state.status
             job.extra.pop("vanished", None)
@@ -341,12 +382,19 @@ class RemoteJobManager(JobManager):
             elif job.status in (FAILED, RETRY):
                 self._event("failed", job)
 
-    def _fail(self, job: Job) -> None:
-        job.status = RETRY if job.attempt <= self.workflow.retries else FAILED
-        level = logging.WARNING if job.status == RETRY else logging.ERROR
+    def _fail(self, job: Job, retryable: bool = True) -> None:
+        again = retryable and job.attempt <= self.workflow.retries
+        job.status = RETRY if again else FAILED
+        if not retryable:
+            job.extra["retryable"] = False
+        if again:
+            level, note = logging.WARNING, "; resubmitting"
+        elif retryable:
+            level, note = logging.ERROR, ""
+        else:
+            level, note = logging.ERROR, "; not resubmitted: it would fail the same way again"
         logger.log(level, "job %d (branches %s, attempt %d) failed: %s%s", job.num,
-                   _short(job.branches), job.attempt, job.error,
-                   "; resubmitting" if job.status == RETRY else "")
+                   _short(job.branches), job.attempt, job.error, note)
 
     def _submit_due(self, submission: Submission) -> None:
         wf = self.workflow

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import errno
+import importlib
 import json
 import os
+import shlex
+import shutil
 import signal
+import socket
+import stat
 import subprocess
 import sys
 import threading
@@ -13,6 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from law_core.config import reset_config
+from law_core.errors import ConfigError
+from law_core.registry import get_registry
 from law_core.testing import JobManagerSuite
 from law_core.testing.job_manager import write_tasks
 
@@ -67,15 +76,15 @@ def law_core(args, cwd, slurm, **kwargs):
                           capture_output=True, text=True, timeout=300, **kwargs)
 
 
-def start_law_core(args, cwd, slurm):
+def start_law_core(args, cwd, slurm, **env_vars):
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAW_CORE")}
-    env.update(SLURM_CONF=slurm.env["SLURM_CONF"], PYTHONPATH=str(cwd))
+    env.update(SLURM_CONF=slurm.env["SLURM_CONF"], PYTHONPATH=str(cwd), **env_vars)
     return subprocess.Popen([sys.executable, "-m", "law_core", *args], cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def submission(cwd):
-    files = list((cwd / "data" / "Work" / "jobs").glob("slurm_*/submission.json"))
+def submission(cwd, family="Work"):
+    files = list((cwd / "data" / family / "jobs").glob("slurm_*/submission.json"))
     return json.loads(files[0].read_text()) if files else None
 
 
@@ -110,15 +119,37 @@ def test_failing_first_attempt_passes_on_resubmission(ana, slurm):
     assert "resubmitting" in result.stderr
 
 
+def unfinished_jobs(slurm, jobs_dir):
+    """Jobs below ``jobs_dir`` that Slurm lists and that have not recorded their exit
+    status. (A job that recorded it has ended for law-core, which may then submit the next
+    one while Slurm still lists the old one for a moment: counting it would be a race.)
+    Slurm is asked first, the status files are looked at after: a job counted was
+    unfinished when Slurm answered."""
+    out = slurm.run("squeue", "--noheader", "--array", "--format=%j|%K").stdout
+    batches = {}
+    for path in jobs_dir.glob("slurm_*/batch_*.json"):  # written before sbatch ran
+        try:
+            data = json.loads(path.read_text())
+        except ValueError:  # being written: not submitted yet
+            continue
+        batches[data["name"]] = (path.parent, data["jobs"])
+    count = 0
+    for line in out.splitlines():
+        name, _, index = line.strip().partition("|")
+        if name in batches and index.isdigit():
+            job_dir, entries = batches[name]
+            num, attempt = entries[int(index)]
+            count += not (job_dir / "status" / f"job_{num}_{attempt}.json").exists()
+    return count
+
+
 def test_parallel_jobs_cap_is_never_exceeded(ana, slurm):
-    prefix = "law-Work-"
     peak = []
     stop = threading.Event()
 
     def sample():
         while not stop.is_set():
-            out = slurm.run("squeue", "--noheader", "--array", "--format=%j").stdout
-            peak.append(sum(1 for line in out.splitlines() if line.startswith(prefix)))
+            peak.append(unfinished_jobs(slurm, ana / "data" / "Work" / "jobs"))
             time.sleep(0.1)
 
     sampler = threading.Thread(target=sample)
@@ -166,6 +197,9 @@ def test_cancel_jobs(ana, slurm):
     args = ["run", "ana.Work", "--n", "3", "--sleep", "120", "--workflow", "slurm"]
     submitted = law_core(args + ["--no-poll"], ana, slurm)
     assert submitted.returncode == 0, submitted.stderr[-3000:]
+    assert "3 still pending or running; run the same command again to poll them" in \
+        submitted.stdout
+    assert " done" not in submitted.stdout
     prefix = submission(ana)["name_prefix"]
     assert len([j for j in our_jobs(slurm, prefix) if j["JobState"] in ("PENDING", "RUNNING")]) \
         == 3
@@ -298,3 +332,272 @@ def test_failing_bootstrap_is_reported_with_its_phase(ana, slurm):
                        "--poll-interval", "0.5s", "--retries", "0"], ana, slurm)
     assert result.returncode == 1
     assert "exit code 20 in phase bootstrap" in result.stderr
+
+
+def manager_reading(ana, monkeypatch, config_text):
+    """A Slurm manager of a Work workflow built in this process, with ``config_text`` as
+    law.cfg: no cluster needed, the manager reads its config before it submits anything."""
+    for key in [k for k in os.environ if k.startswith("LAW_CORE")]:
+        monkeypatch.delenv(key)
+    monkeypatch.chdir(ana)
+    monkeypatch.syspath_prepend(str(ana))
+    (ana / "law.cfg").write_text(config_text)
+    reset_config()
+    sys.modules.pop("ana", None)
+    workflow = importlib.import_module("ana").Work(workflow="slurm")
+    return get_registry().job_manager("slurm").load()(workflow)
+
+
+@pytest.mark.parametrize("option, value, kind", [
+    ("max_array_size", "zero", "an integer"),
+    ("cpus", "four", "an integer"),
+    ("time", "2 hours", "a number"),
+    ("memory", "lots", "a number"),
+])
+def test_numeric_config_option_that_is_no_number(ana, monkeypatch, option, value, kind):
+    manager = manager_reading(ana, monkeypatch, f"[slurm]\n# the probe's\n{option} = {value}\n")
+    with pytest.raises(ConfigError) as info:
+        _ = manager.max_batch_size if option == "max_array_size" else manager.sbatch_options()
+    assert str(info.value) == \
+        f"config option slurm.{option} = {value!r} ({ana / 'law.cfg'}:3) is not {kind}"
+
+
+def test_max_array_size_must_be_positive(ana, monkeypatch):
+    manager = manager_reading(ana, monkeypatch, "[slurm]\nmax_array_size = 0\n")
+    with pytest.raises(ConfigError, match=r"slurm.max_array_size = 0 \(.*law.cfg:2\) must be "
+                                          "a positive integer"):
+        _ = manager.max_batch_size
+    manager = manager_reading(ana, monkeypatch, "[slurm]\nmax_array_size =\n")
+    assert manager.max_batch_size == 1000  # empty: the default
+
+
+class SbatchGate:
+    """A PATH-prefixed ``sbatch`` that holds the first submission until :meth:`open` (a
+    fifo, no timing): the submitting process is then known to be in the middle of
+    submitting, for as long as the test wants."""
+
+    def __init__(self, directory):
+        directory.mkdir()
+        self.bin = directory
+        self.entered = directory / "entered"
+        self.fifo = directory / "release"
+        os.mkfifo(self.fifo)
+        real = shutil.which("sbatch", path="/usr/bin:/usr/local/bin:/bin")
+        script = directory / "sbatch"
+        script.write_text(
+            "#!/bin/bash\n"
+            f"touch {shlex.quote(str(self.entered))}\n"
+            f"if [ -p {shlex.quote(str(self.fifo))} ]; then "
+            f"cat {shlex.quote(str(self.fifo))} >/dev/null; fi\n"
+            f'exec {shlex.quote(real)} "$@"\n')
+        script.chmod(0o755)
+
+    def path(self):
+        return f"{self.bin}{os.pathsep}{os.environ['PATH']}"
+
+    def wait_entered(self, proc):
+        deadline = time.monotonic() + 60
+        while not self.entered.exists():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the first submitter never reached sbatch: {proc.stderr.read()}")
+            time.sleep(0.05)
+
+    def open(self, proc=None):
+        """Let the held sbatch go on (once its reader is there); later calls pass."""
+        deadline = time.monotonic() + 60
+        while self.fifo.exists():
+            try:
+                fd = os.open(self.fifo, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError as err:  # ENXIO: no reader (yet, or any more)
+                if err.errno != errno.ENXIO:
+                    raise
+                if proc is None or proc.poll() is not None or time.monotonic() > deadline:
+                    self.fifo.unlink()
+                    return
+                time.sleep(0.05)
+                continue
+            self.fifo.unlink()  # later sbatch calls are not held
+            os.close(fd)  # the reader sees the end of the fifo
+
+
+def test_second_submitter_of_a_workflow_stops_at_once(ana, slurm, tmp_path):
+    """Two `law-core run` of one workflow: the second, started while the first is in the
+    middle of submitting, stops at once naming it; slurmctld gets each job once."""
+    gate = SbatchGate(tmp_path / "gate")
+    args = ["run", "ana.Work", "--n", "12", "--workflow", "slurm", "--poll-interval", "0.5s"]
+    first = start_law_core(args, ana, slurm, PATH=gate.path())
+    try:
+        gate.wait_entered(first)
+        second = law_core(args, ana, slurm)
+        assert second.returncode == 1, second.stderr[-3000:]
+        lock_file = next((ana / "data" / "Work" / "jobs").glob("slurm_*/submission.lock"))
+        assert (f"jobs of Work(branch=-1, branches=, n=12, sleep=0.0, flaky=-1) are being "
+                f"submitted and polled by pid {first.pid} on host {socket.gethostname()} "
+                f"since ") in second.stderr
+        assert f"(lock file {lock_file}); wait for it, or stop it" in second.stderr
+        gate.open(first)
+        out, err = first.communicate(timeout=300)
+        assert first.returncode == 0, err[-3000:]
+    finally:
+        gate.open()
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    assert len(list((ana / "data" / "Work").glob("out_12_*.json"))) == 12
+    data = submission(ana)
+    assert len(data["jobs"]) == 12
+    assert all(job["attempt"] == 1 for job in data["jobs"].values())
+    names = [(job["JobName"], job.get("ArrayTaskId"))
+             for job in our_jobs(slurm, data["name_prefix"])]
+    assert len(names) == 12 and len(set(names)) == 12, names  # each job submitted once
+    # the lock went with its holder: the next run goes ahead
+    again = law_core(args, ana, slurm)
+    assert again.returncode == 0 and "is complete; nothing to run" in again.stdout
+
+
+def test_cancel_jobs_is_refused_while_another_process_submits(ana, slurm, tmp_path):
+    """--cancel-jobs while another process submits: refused with the holder named."""
+    gate = SbatchGate(tmp_path / "gate")
+    args = ["run", "ana.Work", "--n", "2", "--sleep", "120", "--workflow", "slurm",
+            "--poll-interval", "0.5s"]
+    first = start_law_core(args + ["--no-poll"], ana, slurm, PATH=gate.path())
+    try:
+        gate.wait_entered(first)
+        refused = law_core(args + ["--cancel-jobs"], ana, slurm)
+        assert refused.returncode == 1
+        assert f"are being submitted and polled by pid {first.pid}" in refused.stderr
+        gate.open(first)
+        out, err = first.communicate(timeout=300)
+        assert first.returncode == 0, err[-3000:]
+    finally:
+        gate.open()
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    cancelled = law_core(args + ["--cancel-jobs"], ana, slurm)
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert "cancelled 2 jobs" in cancelled.stdout
+
+
+def test_task_that_cannot_be_built_on_the_worker_fails_at_once(ana, slurm):
+    """An import error of the task module on the worker: one attempt, not --retries."""
+    write_tasks(ana, "nodeonly", """
+        import os
+
+        import law_core as law
+
+        if "LAW_CORE_JOB_HOME" in os.environ:  # in a job
+            raise ImportError("the detector library is not installed on this node")
+
+
+        class NodeOnly(law.Workflow):
+            def create_branch_map(self):
+                return 2
+
+            def output(self):
+                return self.local_target(f"out_{self.branch}.json")
+
+            def run(self):
+                self.output().dump({})
+    """)
+    result = law_core(["run", "nodeonly.NodeOnly", "--workflow", "slurm", "--retries", "3",
+                       "--tasks-per-job", "2", "--poll-interval", "0.5s"], ana, slurm)
+    assert result.returncode == 1
+    message = "ImportError: the detector library is not installed on this node"
+    assert message in result.stderr
+    assert "not resubmitted" in result.stderr and "resubmitting" not in result.stderr
+    (job,) = submission(ana, "NodeOnly")["jobs"].values()
+    assert job["attempt"] == 1 and job["status"] == "failed"
+    assert "the task nodeonly.NodeOnly could not be built on" in job["error"]
+    assert message in job["error"]
+
+
+def test_branch_that_leaves_its_output_missing_fails_at_once(ana, slurm):
+    """A branch whose run() returns without writing its output: one attempt, the missing
+    output named; a branch that raised on the same run stays retryable."""
+    write_tasks(ana, "lazy", """
+        import law_core as law
+
+
+        class Lazy(law.Workflow):
+            def create_branch_map(self):
+                return 2
+
+            def output(self):
+                return self.local_target(f"lazy_{self.branch}.json")
+
+            def run(self):
+                if self.branch == 0:
+                    self.output().dump({})
+    """)
+    result = law_core(["run", "lazy.Lazy", "--workflow", "slurm", "--retries", "3",
+                       "--poll-interval", "0.5s"], ana, slurm)
+    assert result.returncode == 1
+    assert "resubmitting" not in result.stderr
+    jobs = submission(ana, "Lazy")["jobs"]
+    assert jobs["1"]["status"] == "finished"
+    assert jobs["2"]["status"] == "failed" and jobs["2"]["attempt"] == 1
+    error = jobs["2"]["error"]
+    assert "branches 1 ran without error but did not produce their outputs" in error
+    assert str(ana / "data" / "Lazy" / "lazy_1.json") in error
+    assert error in result.stderr
+
+
+def test_forwarded_variables_stay_private_and_reach_the_job(ana, slurm):
+    write_tasks(ana, "forwarded", """
+        import os
+
+        import law_core as law
+
+
+        class Forwarded(law.Workflow):
+            def create_branch_map(self):
+                return 1
+
+            def output(self):
+                return self.local_target("token.txt")
+
+            def run(self):
+                self.output().dump(os.environ["MY_FORWARDED_TOKEN"])
+    """)
+    (ana / "law.cfg").write_text("[job]\nforward_env = MY_FORWARDED_TOKEN\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAW_CORE")}
+    env.update(SLURM_CONF=slurm.env["SLURM_CONF"], PYTHONPATH=str(ana),
+               MY_FORWARDED_TOKEN="t0ken")
+    result = subprocess.run([sys.executable, "-m", "law_core", "run", "forwarded.Forwarded",
+                             "--workflow", "slurm", "--poll-interval", "0.5s"], cwd=ana,
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (ana / "data" / "Forwarded" / "token.txt").read_text() == "t0ken"
+    job_dir = next((ana / "data" / "Forwarded" / "jobs").iterdir())
+    assert "t0ken" in (job_dir / "job_env.sh").read_text()
+    for name in ("job_env.sh", "task.json"):
+        assert stat.S_IMODE((job_dir / name).stat().st_mode) == 0o600, name
+
+
+def test_no_poll_is_not_done_and_nothing_downstream_runs(ana, slurm):
+    """After --no-poll the workflow is not complete: a task needing it does not run."""
+    write_tasks(ana, "downstream", """
+        import law_core as law
+        from ana import Work
+
+
+        class Merge(law.Task):
+            def requires(self):
+                return Work(n=2, sleep=120, workflow="slurm", no_poll=True)
+
+            def output(self):
+                return self.local_target("merged.json")
+
+            def run(self):
+                self.output().dump("merged")
+    """)
+    result = law_core(["run", "downstream.Merge"], ana, slurm)
+    try:
+        assert result.returncode == 1
+        assert "Unfulfilled dependency at run time: Work" in result.stderr
+        assert not (ana / "data" / "Merge" / "merged.json").exists()
+        assert len(our_jobs(slurm, submission(ana)["name_prefix"])) == 2
+    finally:
+        law_core(["run", "ana.Work", "--n", "2", "--sleep", "120", "--workflow", "slurm",
+                  "--cancel-jobs"], ana, slurm)
