@@ -64,14 +64,6 @@ def test_home_is_expanded(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     assert LocalFileTarget("~/out/x.json").path == str(tmp_path / "out" / "x.json")
 
 
-def test_environment_variables_are_expanded(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    monkeypatch.setenv("LAW_CORE_TEST_STORE", str(tmp_path))
-    assert LocalFileTarget("$LAW_CORE_TEST_STORE/a.txt").path == str(tmp_path / "a.txt")
-    assert LocalDirectoryTarget("${LAW_CORE_TEST_STORE}/d").path == str(tmp_path / "d")
-
-
 def test_file_uri_prefix_and_normalization() -> None:
     t = LocalFileTarget("file:///data/run/../out.json")
     assert t.path == "/data/out.json"
@@ -480,3 +472,12 @@ def test_archive_listing_without_destination_extracts_nothing(tmp_path: Path) ->
         zf.writestr("../evil", b"evil")
     assert LocalFileTarget(str(archive)).load() == ["../evil"]
     assert sorted(os.listdir(tmp_path)) == ["bad.zip"]
+
+
+def test_paths_built_by_code_are_never_variable_expanded(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SAMPLE", "expanded")
+    target = LocalFileTarget(str(tmp_path / "price_5$_$SAMPLE_${HOME}.json"))
+    target.dump({"x": 1})
+    assert [p.name for p in tmp_path.iterdir()] == ["price_5$_$SAMPLE_${HOME}.json"]
+    assert target.load() == {"x": 1} and target.exists()

@@ -74,15 +74,17 @@ local_fs = LocalFileSystem("local")
 
 
 def local_path(path: str) -> str:
-    """An absolute, normalized path with ``~`` and environment variables expanded."""
+    """An absolute, normalized path with a leading ``~`` expanded. ``$VARS`` are not: a
+    path built by code means the same file on every machine (config values are expanded
+    where they are read), and a name may hold a literal ``$``."""
     if path.startswith("file://"):
         path = path[len("file://"):]
     # the common case, 100000 times in a large workflow: absolute, nothing to expand or
-    # normalize (no '$', '//', '/.' or trailing '/'), so returned as it is
-    if path[:1] == "/" and "$" not in path and "//" not in path and "/." not in path \
+    # normalize (no '//', '/.' or trailing '/'), so returned as it is
+    if path[:1] == "/" and "//" not in path and "/." not in path \
             and (path[-1:] != "/" or path == "/"):
         return path
-    return os.path.abspath(os.path.expandvars(os.path.expanduser(path)))
+    return os.path.abspath(os.path.expanduser(path))
 
 
 class _LocalTarget(FileSystemTarget):
