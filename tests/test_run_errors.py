@@ -335,3 +335,68 @@ def test_sigkill_of_the_run_ends_its_luigi_workers(tmp_path):
             if pid_file.exists() and _alive(int(pid_file.read_text())):
                 os.kill(int(pid_file.read_text()), signal.SIGKILL)
     assert not list((tmp_path / "data").glob("**/slept_*"))
+
+
+HALF_WRITERS = """
+    import os
+    import time
+
+    import luigi
+    import law_core as law
+
+
+    class HalfWriter(law.Task):
+        hang = luigi.BoolParameter()
+
+        def output(self):
+            return self.local_target("result.txt")
+
+        def run(self):
+            with self.output().open("w") as f:
+                f.write("partial")
+                f.flush()
+                if self.hang:
+                    open("writing", "w").close()
+                    time.sleep(300)
+
+
+    class HalfBranches(law.LocalWorkflow):
+        hang = luigi.BoolParameter()
+
+        def create_branch_map(self):
+            return 2
+
+        def output(self):
+            return self.local_target(f"branch_{self.branch}.txt")
+
+        def run(self):
+            with self.output().open("w") as f:
+                f.write("partial")
+                f.flush()
+                if self.hang and self.branch == 1:
+                    open("writing", "w").close()
+                    time.sleep(300)
+"""
+
+
+@pytest.mark.parametrize("task, output", [("HalfWriter", "result.txt"),
+                                          ("HalfBranches", "branch_1.txt")])
+def test_temporaries_of_a_killed_run_are_removed_by_the_next_run(tmp_path, task, output):
+    write_module(tmp_path, "half", HALF_WRITERS)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "law_core", "run", f"half.{task}", "--hang"], cwd=tmp_path,
+        env=clean_env(tmp_path, PYTHONPATH=str(tmp_path)),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert _wait_for(lambda: (tmp_path / "writing").exists())
+    finally:
+        run.kill()
+        run.wait()
+    directory = tmp_path / "data" / task
+    left = [p.name for p in directory.iterdir() if p.name.startswith(".")]
+    assert len(left) == 1 and not (directory / output).exists()  # nothing counts as done
+
+    result = run_cli(["run", f"half.{task}"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (directory / output).read_text() == "partial"
+    assert [p.name for p in directory.iterdir() if p.name.startswith(".")] == []

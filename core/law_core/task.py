@@ -178,6 +178,25 @@ def output_targets(task: luigi.Task) -> list[Any]:
     return outputs
 
 
+def remove_stale_temporaries(task: luigi.Task) -> int:
+    """Before ``task`` runs: remove what killed earlier runs left beside its outputs
+    (temporary siblings of atomic writes), never a live writer's. Collections are left to
+    their branches, which run themselves. A failure here is logged, never the task's."""
+    import logging
+
+    from law_core.targets.collection import TargetCollection
+
+    removed = 0
+    try:
+        for output in luigi.task.flatten(task.output()):
+            if isinstance(output, FileSystemTarget) and not isinstance(output, TargetCollection):
+                removed += output.remove_stale_temporaries()
+    except Exception as err:  # noqa: BLE001 - cleaning up must never fail the task
+        logging.getLogger("law_core.task").warning(
+            "could not look for stale temporary files of %r: %s", task, err)
+    return removed
+
+
 class WrapperTask(Task, luigi.WrapperTask):
     """A task that only requires others and is complete when they are."""
 

@@ -243,6 +243,8 @@ def _watch_failures() -> None:
     from law_core.events import TaskEvent, emit_task_event
     from law_core.process import die_with_parent
     from law_core.run_log import record_failure as record
+    from law_core.task import remove_stale_temporaries
+    from law_core.workflow.base import Workflow
 
     main_pid = os.getpid()
 
@@ -265,6 +267,8 @@ def _watch_failures() -> None:
     def on_start(task: Any) -> None:
         if os.getpid() != main_pid:  # luigi's forked worker: it must not outlive us
             die_with_parent(main_pid)
+        if not (isinstance(task, Workflow) and task.is_workflow()):
+            remove_stale_temporaries(task)  # what a killed earlier run left
         emit_task_event(TaskEvent("start", task.task_id, task.get_task_family()))
 
     @luigi.Task.event_handler(luigi.Event.SUCCESS)

@@ -36,9 +36,12 @@ BRANCH_REPORT_ENV = "LAW_CORE_BRANCH_REPORT"
 
 def run_branch(task: Any) -> str | None:
     """Run one branch task in this process; return None, or the traceback of its failure."""
+    from law_core.task import remove_stale_temporaries
+
     events = task_events_wanted()
     if events:
         emit_task_event(TaskEvent("start", task.task_id, task.get_task_family()))
+    remove_stale_temporaries(task)
     try:
         result = task.run()
         if result is not None and hasattr(result, "__next__"):
