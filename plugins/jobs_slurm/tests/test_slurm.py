@@ -193,6 +193,67 @@ def test_sigkill_and_restart_submits_nothing_twice(ana, slurm):
     assert all(job["attempt"] == 1 for job in submission(ana)["jobs"].values())
 
 
+def test_sigkill_of_a_run_with_workers_stops_its_submitters_and_restart_resumes(ana, slurm):
+    """luigi polls each workflow in a forked worker with --workers 2: killing the run kills
+    them too (no orphan keeps submitting beside the restart), and the restart resumes."""
+    gate = ana / "gate"  # the jobs wait for it: an orphan could not end by itself
+    (ana / "two.py").write_text(
+        "import os\nimport time\n\nimport law_core as law\nfrom ana import Work\n\n\n"
+        "class Gated(Work):\n"
+        "    def run(self):\n"
+        f"        while not os.path.exists({str(gate)!r}):\n"
+        "            time.sleep(0.2)\n"
+        "        super().run()\n\n\n"
+        "class Both(law.WrapperTask):\n"
+        "    def requires(self):\n"
+        "        return [Gated(n=n, workflow='slurm', tasks_per_job=2,\n"
+        "                      poll_interval=0.5 / 60) for n in (4, 6)]\n")
+    first = start_law_core(["run", "two.Both", "--workers", "2"], ana, slurm)
+    deadline = time.monotonic() + 60
+    subs = []
+    while time.monotonic() < deadline:
+        files = list((ana / "data" / "Gated" / "jobs").glob("slurm_*/submission.json"))
+        subs = [json.loads(f.read_text()) for f in files]
+        if len(subs) == 2 and all(all(j["job_id"] for j in sub["jobs"].values())
+                                  for sub in subs):
+            break
+        time.sleep(0.2)
+    else:
+        first.kill()
+        pytest.fail("the jobs of both workflows were not submitted in time")
+    pollers = [int(p) for p in subprocess.run(
+        ["pgrep", "-P", str(first.pid)], capture_output=True, text=True).stdout.split()]
+    assert len(pollers) >= 2  # luigi's two forked workers, one per workflow
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(_running(pid) for pid in pollers):
+        time.sleep(0.1)
+    assert not any(_running(pid) for pid in pollers), "a worker outlived the killed run"
+    gate.touch()
+
+    second = law_core(["run", "two.Both", "--workers", "2"], ana, slurm)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert len(list((ana / "data" / "Gated").glob("out_*.json"))) == 10
+    assert sorted(len(sub["jobs"]) for sub in subs) == [2, 3]
+    for sub in subs:  # each job known to slurmctld once
+        names = [(job["JobName"], job.get("ArrayTaskId"))
+                 for job in our_jobs(slurm, sub["name_prefix"])]
+        assert len(names) == len(set(names)) == len(sub["jobs"]), names
+    assert all(job["attempt"] == 1 for sub in
+               (json.loads(f.read_text()) for f in
+                (ana / "data" / "Gated" / "jobs").glob("slurm_*/submission.json"))
+               for job in sub["jobs"].values())
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in ("Z", "X")
+
+
 def test_cancel_jobs(ana, slurm):
     args = ["run", "ana.Work", "--n", "3", "--sleep", "120", "--workflow", "slurm"]
     submitted = law_core(args + ["--no-poll"], ana, slurm)
