@@ -99,6 +99,25 @@ TASKS = """
             self.output().dump(str(self.branch))
 
 
+    class Lazy(law.Task):
+        def output(self):
+            return self.local_target("lazy.txt")
+
+        def run(self):
+            pass  # forgets its output
+
+
+    class AfterLazy(law.Task):
+        def requires(self):
+            return Lazy()
+
+        def output(self):
+            return self.local_target("after.txt")
+
+        def run(self):
+            self.output().dump("x")
+
+
     class HasWorkers(law.Task):
         workers = luigi.IntParameter(default=1)
 """
@@ -212,6 +231,12 @@ def test_failures_of_parallel_workers_are_reported_and_logged_where_asked(ana):
     assert f"law-core: tracebacks in {log}" in result.stderr
     assert "raise ValueError" in log.read_text()
     assert outputs(ana, "P") == ["p_1_x_.txt"]  # the other task ran
+
+
+def test_each_failure_is_reported_once(ana):
+    result = run_cli(["run", "ana.AfterLazy"], ana)
+    clear_error(result, "AfterLazy() failed: RuntimeError: Unfulfilled dependency at run time")
+    assert result.stderr.count("law-core: error:") == 1, result.stderr
 
 
 def test_debug_level_shows_the_traceback(ana):

@@ -58,12 +58,13 @@ class RunLog:
             _append(self._records, json.dumps({"task": task, "error": error}) + "\n")
 
     def failures(self) -> list[Failure]:
-        """What was recorded so far, by every process of the run, in order."""
+        """What was recorded so far, by every process of the run, in order, each once
+        (luigi may report one failure twice, e.g. an unfulfilled dependency)."""
         try:
             lines = self._records.read_text().splitlines()
         except FileNotFoundError:
             return []
-        return [Failure(**json.loads(line)) for line in lines if line.strip()]
+        return list(dict.fromkeys(Failure(**json.loads(line)) for line in lines if line.strip()))
 
     def has_tracebacks(self) -> bool:
         return self.path.exists()
