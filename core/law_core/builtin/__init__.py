@@ -52,9 +52,9 @@ def law_core_sandboxes() -> list:
     from law_core.records import SandboxRecord
 
     return [
-        SandboxRecord("bash", "law_core.sandbox:BashSandbox",
+        SandboxRecord("bash", "law_core.sandbox.bash:BashSandbox",
                       "the environment a bash setup script leaves (bash::SETUP_SCRIPT)"),
-        SandboxRecord("venv", "law_core.sandbox:VenvSandbox",
+        SandboxRecord("venv", "law_core.sandbox.venv:VenvSandbox",
                       "a Python virtual environment (venv::PATH)"),
     ]
 

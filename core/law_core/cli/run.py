@@ -82,7 +82,9 @@ def _join_negative_values(argv: list[str]) -> list[str]:
 
 def validate_task(task: Any) -> None:
     """Fail early on a branch out of range, a broken branch map, a branch selection or
-    acceptance that cannot be met, or an unknown --workflow."""
+    acceptance that cannot be met, an unknown --workflow, or a sandbox that cannot work
+    (its type, spec, script or image): before anything upstream runs."""
+    from law_core.sandbox import validate_sandboxes
     from law_core.workflow.base import Workflow
 
     if isinstance(task, Workflow):
@@ -92,6 +94,7 @@ def validate_task(task: Any) -> None:
             from law_core.registry import get_registry
 
             get_registry().job_manager(task.job_manager_name())
+    validate_sandboxes(task)
 
 
 def check_parameter_names(cls: type) -> None:

@@ -65,10 +65,41 @@ class Inside(law.SandboxTask):
             "python": sys.executable,
             "forwarded": os.environ.get("SUITE_FORWARDED"),
             "secret": os.environ.get("SUITE_SECRET"),
+            "globbed": {k: v for k, v in os.environ.items() if k.startswith("SUITE_GLOB_")},
         }
         if os.path.exists("/etc/os-release"):
             facts["os_release"] = open("/etc/os-release").read()
         self.output().dump(facts)
+
+
+# where an analysis commonly puts its outputs: below a directory from the environment
+OUT = os.environ.get("SUITE_OUT", os.path.join(os.getcwd(), "default-out"))
+
+
+class FromEnv(law.SandboxTask):
+    def output(self):
+        return law.LocalFileTarget(os.path.join(OUT, "from_env.json"))
+
+    def run(self):
+        self.output().dump({"out": OUT})
+
+
+class WritesNothing(law.SandboxTask):
+    def output(self):
+        return self.local_target("never.json")
+
+    def run(self):
+        pass
+
+
+class Reports(law.SandboxTask):
+    def output(self):
+        return self.local_target("reported.json")
+
+    def run(self):
+        self.set_status_message("half way there")
+        self.set_progress_percentage(50)
+        self.output().dump({"reported": True})
 '''
 
 
@@ -149,6 +180,67 @@ class SandboxSuite:
         assert "failing inside on purpose" in result.stdout + result.stderr
         assert f"failed in the sandbox {sandbox_key}" in result.stderr
         assert not (analysis / "data" / "Inside" / "inside_a_b_False.json").exists()
+
+    def test_variables_matched_by_a_glob_are_forwarded(self, analysis, sandbox_key,
+                                                        sandbox_env) -> None:
+        (analysis / "law.cfg").write_text("[sandbox]\nforward_env = SUITE_GLOB_*\n")
+        env = dict(sandbox_env, SUITE_GLOB_ONE="1", SUITE_GLOB_TWO="two words",
+                   SUITE_SECRET="do-not-forward")
+        result = self.run_inside(analysis, sandbox_key, env)
+        assert result.returncode == 0, result.stderr[-3000:]
+        facts = self.facts(analysis, "inside_a_b_False.json")
+        assert facts["globbed"] == {"SUITE_GLOB_ONE": "1", "SUITE_GLOB_TWO": "two words"}
+        assert facts["secret"] is None or self.shares_environment
+
+    def test_outputs_from_an_unforwarded_variable_fail_before_run(self, analysis, sandbox_key,
+                                                                 sandbox_env) -> None:
+        if self.shares_environment:
+            pytest.skip("the calling environment reaches this sandbox as it is")
+        chosen = analysis / "chosen"
+        env = dict(sandbox_env, SUITE_OUT=str(chosen))
+        result = self.law_core(["run", "suite_sandbox.FromEnv", "--sandbox", sandbox_key],
+                               analysis, env)
+        assert result.returncode == 1
+        assert "resolves other outputs in the sandbox" in result.stderr
+        assert str(chosen / "from_env.json") in result.stderr
+        assert str(analysis / "default-out" / "from_env.json") in result.stderr
+        assert "[sandbox] forward_env" in result.stderr
+        assert not (chosen / "from_env.json").exists()
+        assert not (analysis / "default-out").exists()
+        # declared by a glob, the variable arrives and the outputs are where they belong
+        (analysis / "law.cfg").write_text("[sandbox]\nforward_env = SUITE_OUT*\n")
+        result = self.law_core(["run", "suite_sandbox.FromEnv", "--sandbox", sandbox_key],
+                               analysis, env)
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert json.loads((chosen / "from_env.json").read_text()) == {"out": str(chosen)}
+
+    def test_config_values_arrive_as_resolved_here(self, analysis, sandbox_key,
+                                                   sandbox_env) -> None:
+        (analysis / "law.cfg").write_text("[target]\nstore = $SUITE_STORE_ROOT/store\n")
+        env = dict(sandbox_env, SUITE_STORE_ROOT=str(analysis / "root"))  # not forwarded
+        result = self.run_inside(analysis, sandbox_key, env)
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert (analysis / "root" / "store" / "Inside" / "inside_a_b_False.json").exists()
+
+    def test_a_run_that_writes_no_output_fails(self, analysis, sandbox_key,
+                                               sandbox_env) -> None:
+        result = self.law_core(["run", "suite_sandbox.WritesNothing", "--sandbox",
+                                sandbox_key], analysis, sandbox_env)
+        assert result.returncode == 1
+        assert "ended without error, but its outputs do not exist" in result.stderr
+        assert str(analysis / "data" / "WritesNothing" / "never.json") in result.stderr
+
+    def test_luigi_callbacks_are_relayed_to_the_submitting_side(self, analysis, sandbox_key,
+                                                                sandbox_env) -> None:
+        result = self.law_core(["run", "suite_sandbox.Reports", "--sandbox", sandbox_key],
+                               analysis, sandbox_env)
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert (analysis / "data" / "Reports" / "reported.json").exists()
+        lines = result.stderr.splitlines()
+        assert len([line for line in lines if "status of Reports(" in line
+                    and line.endswith(": half way there")]) == 1, result.stderr[-3000:]
+        assert len([line for line in lines if "progress of Reports(" in line
+                    and line.endswith(": 50%")]) == 1, result.stderr[-3000:]
 
     def test_unknown_sandbox_type_names_what_is_installed(self, analysis, sandbox_env) -> None:
         result = self.run_inside(analysis, "nosuchtype::x", sandbox_env)

@@ -23,6 +23,7 @@ from law_core.luigi_internals import copy_with_params
 from law_core.parameters import DurationParameter, MultiRangeParameter, expand_ranges
 from law_core.targets.collection import TargetCollection
 from law_core.task import Task
+from law_core.wrapping import wrap_defined
 
 #: parameters of the workflow that mean nothing to one branch; branches get the defaults
 WORKFLOW_ONLY_PARAMS = (
@@ -38,19 +39,19 @@ _BRANCH_METHODS = ("requires", "output", "run")
 _WORKFLOW_CACHES = ("_branch_tasks", "_collection", "_resets", "_job_manager")
 
 
-def _dispatching(name: str, branch_method: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap a user's branch method so the workflow instance (branch -1) does its own."""
+def _dispatching(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A wrapper of a user's branch method so the workflow instance (branch -1) does its
+    own instead (applied by :func:`law_core.wrapping.wrap_defined`)."""
 
-    def method(self: Workflow, *args: Any, **kwargs: Any) -> Any:
-        if self.branch == -1:
-            return getattr(self, "_workflow_" + name)()
-        return branch_method(self, *args, **kwargs)
+    def wrap(branch_method: Callable[..., Any]) -> Callable[..., Any]:
+        def method(self: Workflow, *args: Any, **kwargs: Any) -> Any:
+            if self.branch == -1:
+                return getattr(self, "_workflow_" + name)()
+            return branch_method(self, *args, **kwargs)
 
-    method.__name__ = branch_method.__name__
-    method.__qualname__ = branch_method.__qualname__
-    method.__doc__ = branch_method.__doc__
-    method._law_core_dispatch = True  # type: ignore[attr-defined]
-    return method
+        return method
+
+    return wrap
 
 
 def _fraction_or_count(value: float, total: int) -> float:
@@ -112,9 +113,7 @@ class Workflow(Task):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         for name in _BRANCH_METHODS:
-            fn = cls.__dict__.get(name)
-            if fn is not None and not getattr(fn, "_law_core_dispatch", False):
-                setattr(cls, name, _dispatching(name, fn))
+            wrap_defined(cls, name, _dispatching(name), "workflow-dispatch")
 
     # branches
 

@@ -5,7 +5,7 @@ passes and a label, started, its output streamed, waited for, and removed, also 
 task fails or law-core is interrupted (SIGINT/SIGTERM). It runs as the calling user's
 uid:gid unless ``[docker] run_as_root`` is set. Unless ``[docker] python`` names an
 interpreter of an image that has law-core installed, the host's law-core code reaches the
-container read-only (see :mod:`law_core_docker.forward`).
+container read-only (see :mod:`law_core.sandbox.container`).
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ import sys
 import uuid
 from typing import Any
 
-from law_core.container import config_file_mount, merge_mounts, wrap_command
 from law_core.errors import ConfigError, TaskError
-from law_core.interrupt import Interrupted, interruptible
 from law_core.sandbox import Mount, Sandbox, parse_mounts
+from law_core.sandbox.container import config_file_mount, merge_mounts, wrap_command
+from law_core.sandbox.interrupt import Interrupted, interruptible
 
 #: every container law-core creates carries this label (its value: the sandbox key)
 LABEL = "law-core.sandbox"
@@ -92,6 +92,10 @@ class DockerSandbox(Sandbox):
     def image(self) -> str:
         check_image_reference(self.name)
         return self.name
+
+    def validate(self) -> None:
+        """The image name is one Docker accepts (the daemon is not asked)."""
+        check_image_reference(self.name)
 
     def _cfg(self) -> Any:
         from law_core.config import get_config

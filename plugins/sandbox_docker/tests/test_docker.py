@@ -148,7 +148,7 @@ class TestDockerSandbox(SandboxSuite):
         # sets: nothing else
         assert set(facts["env"]) - {"LC_CTYPE"} == {
             "PATH", "HOSTNAME", "HOME", "USER", "LOGNAME", "PYTHONPATH", "LAW_CORE_SANDBOX",
-            "LAW_CORE_CONFIG", "SUITE_FORWARDED"}
+            "LAW_CORE_SANDBOX_RUN", "LAW_CORE_CONFIG", "SUITE_FORWARDED"}
 
     def test_requested_gpus_fail_clearly_here_and_leave_no_container(
             self, analysis, sandbox_key):
@@ -325,7 +325,7 @@ def test_a_non_root_user_gets_outputs_they_own(docker_user, docker_image_tag):
 
 
 def test_the_bootstrap_refuses_an_image_python_of_another_minor_version():
-    from law_core.container import BOOTSTRAP
+    from law_core.sandbox.container import BOOTSTRAP
 
     env = dict(os.environ, LAW_CORE_HOST_PYTHON="3.99", LAW_CORE_HOST_PATH="")
     result = subprocess.run([sys.executable, "-c", BOOTSTRAP.replace("@SECTION@", "docker"),

@@ -29,10 +29,10 @@ import time
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from law_core.container import config_file_mount, merge_mounts, wrap_command
 from law_core.errors import TaskError
-from law_core.interrupt import Interrupted, interruptible
 from law_core.sandbox import Mount, Sandbox, parse_mounts
+from law_core.sandbox.container import config_file_mount, merge_mounts, wrap_command
+from law_core.sandbox.interrupt import Interrupted, interruptible
 
 _TOOLS = ("apptainer", "singularity")
 
@@ -96,6 +96,10 @@ class SingularitySandbox(Sandbox):
             raise TaskError(f"the image of the sandbox {self.key} does not exist: {path} "
                             f"(a .sif file or a sandbox directory)")
         return path
+
+    def validate(self) -> None:
+        """A local image exists (a URI is the tool's business)."""
+        self.image()
 
     def binary(self) -> str:
         """The absolute path of the apptainer/singularity executable to run."""

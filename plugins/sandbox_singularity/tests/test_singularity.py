@@ -116,6 +116,23 @@ class TestApptainerSandbox(SandboxSuite):
         assert "APPTAINERENV_SUITE_FORWARDED" in call["env_names"]
         assert "--env" not in args and not any("SUITE_FORWARDED" in a for a in args)
 
+    def test_only_the_declared_environment_arrives(self, analysis, sandbox_key,
+                                                   sandbox_env):
+        (analysis / "probe_tasks.py").write_text(PROBE_TASKS)
+        (analysis / "law.cfg").write_text("[sandbox]\nforward_env = SUITE_GLOB_*\n")
+        env = dict(sandbox_env, SUITE_GLOB_A="a", SUITE_GLOB_B="b", SUITE_SECRET="secret")
+        result = self.law_core(["run", "probe_tasks.Probe", "--sandbox", sandbox_key],
+                               analysis, env)
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+        facts = json.loads((analysis / "data" / "Probe" / "probe.json").read_text())
+        # Apptainer's own (PATH, HOME, APPTAINER_*), Python's locale coercion (LC_CTYPE),
+        # what law-core sets and the declared ones: nothing else
+        assert set(facts["env"]) - {"LC_CTYPE"} == {
+            "PATH", "HOME", "APPTAINER_CONTAINER", "APPTAINER_NAME", "PYTHONPATH",
+            "LAW_CORE_SANDBOX", "LAW_CORE_SANDBOX_RUN", "LAW_CORE_CONFIG", "SUITE_GLOB_A",
+            "SUITE_GLOB_B"}
+        assert (facts["env"]["SUITE_GLOB_A"], facts["env"]["SUITE_GLOB_B"]) == ("a", "b")
+
     def test_clean_env_false_lets_the_calling_environment_in(self, analysis, sandbox_key,
                                                              sandbox_env):
         facts = self.probe(analysis, sandbox_key, dict(sandbox_env, SUITE_SECRET="host"),
@@ -251,7 +268,7 @@ def test_a_non_root_user_runs_as_themselves(rootfs):
 
 
 def test_the_bootstrap_refuses_an_image_python_of_another_minor_version():
-    from law_core.container import BOOTSTRAP
+    from law_core.sandbox.container import BOOTSTRAP
 
     env = dict(os.environ, LAW_CORE_HOST_PYTHON="3.99", LAW_CORE_HOST_PATH="")
     result = subprocess.run([sys.executable, "-c",

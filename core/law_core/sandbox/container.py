@@ -20,7 +20,7 @@ import sys
 import sysconfig
 
 from law_core.errors import TaskError
-from law_core.sandbox import Mount
+from law_core.sandbox.base import Mount
 
 #: environment variables the bootstrap reads (and removes) inside
 HOST_PATH_ENV = "LAW_CORE_HOST_PATH"
@@ -47,9 +47,8 @@ added = [p for p in sys.path if p not in before]
 at = next((i for i, p in enumerate(before) if p.endswith(("site-packages", "dist-packages"))),
           len(before))
 sys.path[:] = before[:at] + added + before[at:]
-from law_core.sandbox import main
-sys.argv[0] = "law_core.sandbox"
-sys.exit(main(sys.argv[1:]))
+import runpy
+runpy.run_module("law_core.sandbox", run_name="__main__", alter_sys=True)
 """
 
 _ENTRY_MODULE = ["-m", "law_core.sandbox"]
