@@ -33,6 +33,7 @@ from law_core.workflow.local import BRANCH_REPORT_ENV
 BRANCHES_FAILED = 30
 STAGE_OUT_FAILED = 50
 TASK_UNBUILDABLE = 60
+OUTPUTS_ELSEWHERE = 70
 
 #: most missing output URIs named in a job's error
 _MAX_NAMED = 5
@@ -98,11 +99,33 @@ def stage_out(rules: list[list[str]], job_home: Path) -> None:
                 print("staged out", path.name, "to", directory.uri(), flush=True)
 
 
-def run_job(task_spec: dict[str, Any], branches: list[int]) -> dict[str, Any]:
+def outputs_elsewhere(workflow: Any, branches: list[int], expected: dict[str, list[str]]
+                      ) -> str | None:
+    """Why the branches would write their outputs elsewhere than the submitting side looks
+    for them (None when they would not): checked before anything runs."""
+    from law_core.workflow.remote import output_uris
+
+    for b in branches:
+        there = expected.get(str(b))
+        here = output_uris(workflow.req_branch(b))
+        if there is not None and here != there:
+            pairs = [(h, t) for h, t in zip(here, there) if h != t] or [(here, there)]
+            return (f"branch {b} would write {pairs[0][0]} on {socket.gethostname()}, but the "
+                    f"submitting side expects {pairs[0][1]}: something differs between the "
+                    "two, an environment variable (forward it with [job] forward_env, names "
+                    "or globs such as MY_*), the working directory or a config value. "
+                    "Nothing ran")
+    return None
+
+
+def run_job(task_spec: dict[str, Any], branches: list[int],
+            expected: dict[str, list[str]] | None = None) -> dict[str, Any]:
     """Run the branches of one job; the status to record: exit code, phase, the code of
-    each branch, an error, and whether another attempt could end differently."""
+    each branch, an error, and whether another attempt could end differently.
+    ``expected``: each branch's output URIs as the submitting side resolved them."""
     try:
         workflow = build_workflow(task_spec)
+        elsewhere = outputs_elsewhere(workflow, branches, expected or {})
     except Exception as err:
         traceback.print_exc()
         frames = traceback.extract_tb(err.__traceback__)
@@ -115,6 +138,9 @@ def run_job(task_spec: dict[str, Any], branches: list[int]) -> dict[str, Any]:
             # an unreadable file may read on another node or later; the rest is certain
             "retryable": isinstance(err, OSError),
         }
+    if elsewhere is not None:
+        return {"exit_code": OUTPUTS_ELSEWHERE, "phase": "task", "retryable": False,
+                "branches": {str(b): OUTPUTS_ELSEWHERE for b in branches}, "error": elsewhere}
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(task_spec["pythonpath"] + [
         p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
@@ -172,7 +198,11 @@ def main(job_dir: str, job_num: int, attempt: int) -> int:
     branches = submission["jobs"][str(job_num)]["branches"]
     os.chdir(task_spec["cwd"])
     print("law-core job", job_num, "attempt", attempt, "on", socket.gethostname(), flush=True)
-    status = run_job(task_spec, branches)
+    try:
+        expected = json.loads((directory / "outputs.json").read_text())
+    except FileNotFoundError:
+        expected = {}
+    status = run_job(task_spec, branches, expected)
     if status["exit_code"] == 0 and task_spec.get("stage_out"):
         try:
             stage_out(task_spec["stage_out"], Path(os.environ.get("LAW_CORE_JOB_HOME", ".")))

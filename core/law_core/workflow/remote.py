@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from law_core.arguments import task_arguments
+from law_core.config import get_config
+from law_core.environment import declared_forwarding
 from law_core.errors import LawCoreError, WorkflowError
 from law_core.events import JobEvent, emit_job_event
 from law_core.workflow.job_manager import JobManager
@@ -85,7 +87,8 @@ class JobState:
 
 #: what the job wrapper reads from the job directory (a plugin without a shared file
 #: system transfers these in) and where jobs write their exit statuses (transferred back)
-JOB_FILES = ("job_wrapper.sh", "job_env.sh", "task.json", "submission.json")
+JOB_FILES = ("job_wrapper.sh", "job_env.sh", "task.json", "submission.json", "config.cfg",
+             "outputs.json")
 STATUS_DIR = "status"
 
 #: the mode of job files that may hold forwarded variables or parameter values
@@ -184,6 +187,7 @@ class RemoteJobManager(JobManager):
         submission = self._load_submission(job_dir, ignore=wf.ignore_submission)
         self._write_job_files(job_dir)
         self._plan_jobs(submission, branches)
+        self._write_expected_outputs(job_dir, submission)
         self._recover_interrupted(submission)
         submission.save()
         started = time.monotonic()
@@ -191,6 +195,7 @@ class RemoteJobManager(JobManager):
         while True:
             try:
                 self._poll(submission)
+                self._check_outputs_of_finished(submission)
                 query_failures = 0
             except LawCoreError:
                 raise
@@ -290,21 +295,58 @@ class RemoteJobManager(JobManager):
                                            .split(os.pathsep) if p],
             "stage_out": [list(rule) for rule in wf.job_stage_out()],
         }, mode=PRIVATE_MODE)
+        # the config as resolved here ($PWD, $VARS): the wrapper points LAW_CORE_CONFIG at
+        # it, so the job reads the values of the submitting side wherever it runs
+        get_config().write_resolved(job_dir / "config.cfg")
         env = {
             "LAW_CORE_JOB_PYTHON": self.config("python") or _job_config("python") or
             sys.executable,
             "LAW_CORE_JOB_BOOTSTRAP": wf.job_bootstrap_file() or "",
             "LAW_CORE_JOB_BOOTSTRAP_COMMAND": wf.job_bootstrap_command() or "",
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            **declared_forwarding("job"),
         }
-        if os.environ.get("LAW_CORE_CONFIG"):
-            env["LAW_CORE_CONFIG"] = os.path.abspath(os.environ["LAW_CORE_CONFIG"])
-        for name in _forwarded_environment():
-            if name in os.environ:
-                env[name] = os.environ[name]
         lines = ["# the environment of law-core jobs (every value quoted)"]
         lines += [f"export {name}={shlex.quote(value)}" for name, value in env.items()]
         write_text_atomic(job_dir / "job_env.sh", "\n".join(lines) + "\n", PRIVATE_MODE)
+
+    def _write_expected_outputs(self, job_dir: Path, submission: Submission) -> None:
+        """Each branch's output URIs as resolved here: before it runs anything, the job
+        compares them with what it resolves itself (an environment variable, the working
+        directory or a config value could differ there)."""
+        branches = {b for job in submission.jobs.values() if job.status != FINISHED
+                    for b in job.branches}
+        write_json_atomic(job_dir / "outputs.json", {
+            str(b): output_uris(self.workflow.req_branch(b)) for b in sorted(branches)})
+
+    def _check_outputs_of_finished(self, submission: Submission) -> None:
+        """A job that says its branches succeeded but whose outputs are not where this side
+        looks has worked somewhere else: it fails, with that reason (another attempt would
+        do the same), never counts as finished."""
+        from law_core.targets.collection import TargetCollection
+
+        fresh = [job for job in submission.with_status(FINISHED)
+                 if not job.extra.get("outputs_checked")]
+        if not fresh:
+            return
+        wf = self.workflow
+        outputs = TargetCollection({b: wf.req_branch(b).output()
+                                    for job in fresh for b in job.branches})
+        missing = {b for b, _ in outputs.iter_missing()}  # one listing per directory
+        for job in fresh:
+            job.extra["outputs_checked"] = True
+            absent = [b for b in job.branches if b in missing]
+            if not absent:
+                continue
+            uris = [uri for b in absent for uri in output_uris(wf.req_branch(b))]
+            job.error = (
+                f"job {job.job_id} ended successfully, but the outputs of branches "
+                f"{_short(absent)} are not where this side expects them (e.g. {uris[0]}): the "
+                "job wrote them somewhere else. Something differs between here and the job: "
+                "an environment variable (forward it with [job] forward_env, names or globs "
+                "such as MY_*), the working directory or a config value")
+            self._fail(job, retryable=False)
+            self._event("failed", job)
 
     def _plan_jobs(self, submission: Submission, branches: list[int]) -> None:
         """New jobs for the missing branches that no unfinished job covers."""
@@ -511,10 +553,25 @@ def _job_config(option: str) -> str | None:
     return get_config().get("job", option, default=None)
 
 
-def _forwarded_environment() -> list[str]:
-    from law_core.config import get_config
+def output_uris(task: Any) -> list[str]:
+    """The URIs of a task's outputs (as resolved in this process)."""
+    from law_core.targets.collection import TargetCollection
+    from law_core.task import output_targets
 
-    return get_config().get_list("job", "forward_env", default=[])
+    uris = []
+    for target in output_targets(task):
+        if isinstance(target, TargetCollection):
+            uris += [uri for t in target.targets.values() for uri in _uris(t)]
+        else:
+            uris += _uris(target)
+    return uris
+
+
+def _uris(structure: Any) -> list[str]:
+    import luigi
+
+    return [str(t.uri()) if callable(getattr(t, "uri", None)) else str(getattr(t, "path", t))
+            for t in luigi.task.flatten(structure)]
 
 
 def _chunks(items: list[Any], size: int) -> list[list[Any]]:

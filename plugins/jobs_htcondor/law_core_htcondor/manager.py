@@ -24,6 +24,8 @@ from typing import Any
 
 from law_core.errors import WorkflowError
 from law_core.workflow.remote import (
+    JOB_FILES,
+    STATUS_DIR,
     JobState,
     JobSubmission,
     JobSubmissionError,
@@ -55,10 +57,6 @@ QUERY_ATTRIBUTES = ("ClusterId", "ProcId", "JobStatus", "ExitCode", "ExitBySigna
 
 #: the job's executable, shipped with this package and written into the job directory
 LAUNCHER = "law_htcondor_job.sh"
-#: what the core's job wrapper reads from its job directory (transferred in file transfer
-#: mode), and the directory where it records the job's exit status (transferred back)
-CORE_JOB_FILES = ("job_wrapper.sh", "job_env.sh", "task.json", "submission.json")
-STATUS_DIR = "status"
 
 #: the row variables of the queue statement
 ROW_VARIABLES = ("law_job_num", "law_attempt", "law_stdout", "law_stderr")
@@ -222,7 +220,7 @@ class HTCondorJobManager(RemoteJobManager):
         ]
         should = self.config("should_transfer_files")
         if transfer:
-            for name in CORE_JOB_FILES:
+            for name in JOB_FILES:
                 if name not in inputs and (Path(job_dir) / name).exists():
                     inputs.append(name)
             inputs += [_input_path(p) for p in self._config_list("transfer_input_files")]
