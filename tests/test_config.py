@@ -168,18 +168,22 @@ def test_resolved_config_gives_another_process_the_same_values(tmp_path, monkeyp
     monkeypatch.setenv("LAW_CORE__DROPBOX__TOKEN", "s3cr3t")
     (tmp_path / "law.cfg").write_text(
         "[modules]\nana\n[target]\nstore = $PWD/out\n[a]\nroot = $MY_ROOT\nprice = 5$$\n"
-        "later = $LAW_CORE_TEST_UNSET\nitems =\n    one\n    two\n")
+        "later = $LAW_CORE_TEST_UNSET\nitems =\n    one\n    two\n"
+        "[fs.box]\napp_key = k3y\nrefresh_token = t0ken\n")
     snapshot = Config.load().write_resolved(tmp_path / "jobs" / "config.cfg")
     assert oct(snapshot.stat().st_mode & 0o777) == "0o600"
-    assert "s3cr3t" not in snapshot.read_text()  # credentials only through forward_env
+    for secret in ("s3cr3t", "k3y", "t0ken"):  # the other side reads its config file
+        assert secret not in snapshot.read_text()
 
     elsewhere = tmp_path / "job-home"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
     for name in ("MY_ROOT", "LAW_CORE__JOB__BOOTSTRAP_COMMAND", "LAW_CORE__DROPBOX__TOKEN"):
         monkeypatch.delenv(name)
-    job = Config.load(snapshot)
+    monkeypatch.setenv("LAW_CORE_RESOLVED_CONFIG", str(snapshot))
+    job = Config.load(tmp_path / "law.cfg")  # the config file, and the resolved values on top
     assert job.get("target", "store") == f"{tmp_path}/out"
+    assert job.get("fs.box", "refresh_token") == "t0ken"
     assert job.get("a", "root") == "/data/me"
     assert job.get("a", "price") == "5$"
     assert job.get("job", "bootstrap_command") == "echo $HOME"

@@ -25,7 +25,10 @@ from law_core.errors import ConfigError
 CONFIG_ENV = "LAW_CORE_CONFIG"
 #: options whose values are credentials: listed masked, so a pasted listing leaks nothing,
 #: and not copied from the environment into job files
-SECRET_WORDS = ("token", "secret", "password", "passwd", "credential")
+SECRET_WORDS = ("token", "secret", "password", "passwd", "credential", "key")
+#: a config file of values resolved on the submitting side (no credentials), which jobs and
+#: sandboxes read on top of ``LAW_CORE_CONFIG``: see :meth:`Config.write_resolved`
+RESOLVED_ENV = "LAW_CORE_RESOLVED_CONFIG"
 OVERRIDE_PREFIX = "LAW_CORE__"
 
 #: the options the core reads from the sections it owns, and what each must hold:
@@ -115,7 +118,10 @@ class Config:
         if path is not None:
             self._read(path)
         self._overrides: dict[tuple[str, str], tuple[str, str]] = {}
-        for key, value in (os.environ if environ is None else environ).items():
+        environ = os.environ if environ is None else environ
+        if environ.get(RESOLVED_ENV):
+            self._read_resolved(Path(environ[RESOLVED_ENV]))
+        for key, value in environ.items():
             if not key.startswith(OVERRIDE_PREFIX):
                 continue
             section, sep, option = key[len(OVERRIDE_PREFIX):].partition("__")
@@ -136,6 +142,16 @@ class Config:
 
     def _read(self, path: Path) -> None:
         self._parser, self._lines, self._section_lines = _parse(_read_text(path), path)
+
+    def _read_resolved(self, path: Path) -> None:
+        """The submitting side's resolved values, above the config file (and below this
+        process's own ``LAW_CORE__`` variables)."""
+        parser = _parse(_read_text(path), path)[0]
+        origin = f"{path} (as resolved where the run started)"
+        for section in parser.sections():
+            for option in parser.options(section):
+                value = parser.get(section, option)
+                self._overrides[(_env_key(section), option.lower())] = (value or "", origin)
 
     # reading
 
@@ -225,15 +241,13 @@ class Config:
         """Every option with its value as this process resolves it (variables, ``$PWD``
         and ``~`` expanded), for jobs and sandboxes, which must see the values of the
         submitting side. A value naming an undefined variable stays as written (it is an
-        error where it is used), and so does a credential given in the environment (it
-        reaches a job only through ``forward_env``)."""
+        error where it is used). Credentials are left out: the other side reads them from
+        the config file itself, or from variables named in ``forward_env``."""
         values: dict[str, dict[str, str | None]] = {}
         for section in self.sections():
             for option in self.options(section):
                 raw = self._raw(section, option)
-                override = self._override(section, option)
-                if override is not None and override[1].startswith(OVERRIDE_PREFIX) and \
-                        any(word in option.lower() for word in SECRET_WORDS):
+                if any(word in option.lower() for word in SECRET_WORDS):
                     continue
                 if raw is not None:
                     try:
@@ -245,8 +259,8 @@ class Config:
 
     def write_resolved(self, path: Path) -> Path:
         """Write :meth:`resolved` as a config file (mode 0600) that another process reads
-        with ``LAW_CORE_CONFIG``: the same values, wherever and in whichever directory it
-        runs."""
+        through ``LAW_CORE_RESOLVED_CONFIG`` on top of its config file: the same values,
+        wherever and in whichever directory it runs."""
         parser = _new_parser()
         for section, options in self.resolved().items():
             parser.add_section(section)

@@ -4,7 +4,8 @@ The submitting side creates the run's directory (below ``[sandbox] stage_dir``, 
 removed afterwards) and names it in ``LAW_CORE_SANDBOX_RUN``. It holds:
 
 - ``law.cfg``: the configuration as resolved outside (``$VARS``, ``$PWD`` and ``~``
-  expanded there), which the inside reads through ``LAW_CORE_CONFIG``;
+  expanded there; credentials left out), which the inside reads through
+  ``LAW_CORE_RESOLVED_CONFIG`` on top of the config file (``LAW_CORE_CONFIG``);
 - ``outputs.json``: the output URIs the outside expects. Before ``run()``, the inside
   compares the URIs its own ``output()`` resolves and fails at once on a difference, so a
   task never writes its outputs somewhere else unnoticed;
@@ -28,7 +29,8 @@ from typing import Any
 
 from law_core.errors import TaskError
 from law_core.sandbox.base import RUN_ENV, SANDBOX_ENV
-from law_core.sandbox.stage import plain_targets, unstaged
+from law_core.sandbox.stage import unstaged
+from law_core.targets.collection import target_uris
 
 logger = logging.getLogger("law_core.sandbox")
 
@@ -39,18 +41,6 @@ CONFIG_FILE = "law.cfg"
 #: luigi's task callbacks (None outside a luigi worker) and what the relay calls them
 CALLBACKS = {"set_status_message": "status", "set_progress_percentage": "progress",
              "set_tracking_url": "tracking_url"}
-
-
-def target_names(structure: Any) -> list[str]:
-    """The URI (or path) of every leaf target of ``structure``; a target with neither is
-    named by its class (its representation may differ between processes)."""
-    names = []
-    for target in plain_targets(structure):
-        uri = getattr(target, "uri", None)
-        name = uri() if callable(uri) else getattr(target, "path", None)
-        names.append(str(name) if name is not None else
-                     f"{type(target).__module__}.{type(target).__qualname__}")
-    return names
 
 
 class RunDirectory:
@@ -94,7 +84,7 @@ def check_outputs_inside(task: Any) -> None:
         return
     expected = json.loads((directory / OUTPUTS_FILE).read_text())
     with unstaged():
-        found = target_names(task.output())
+        found = target_uris(task.output())
     if found == expected:
         return
     pairs = [(e, f) for e, f in zip(expected, found) if e != f]

@@ -11,10 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import luigi
-
 from law_core.errors import TaskError
 from law_core.sandbox.base import STAGE_ENV, Sandbox
+from law_core.targets.collection import leaf_targets
 
 if TYPE_CHECKING:
     from law_core.sandbox.task import SandboxTask
@@ -25,19 +24,6 @@ def needs_stage(target: Any, sandbox: Sandbox) -> bool:
 
     return isinstance(target, FileTarget) and (
         not target.fs.is_local or not sandbox.shares_file_system)
-
-
-def plain_targets(structure: Any) -> list[Any]:
-    """The leaf targets of an input or output structure, collections opened up."""
-    from law_core.targets.collection import TargetCollection
-
-    leaves = []
-    for item in luigi.task.flatten(structure):
-        if isinstance(item, TargetCollection):
-            leaves += [t for v in item.targets.values() for t in luigi.task.flatten(v)]
-        else:
-            leaves.append(item)
-    return leaves
 
 
 class Stage:
@@ -59,8 +45,8 @@ class Stage:
 
     def stage_in(self) -> None:
         """Copy the inputs in and choose where the outputs are written inside."""
-        inputs = [t for t in plain_targets(self.task.input()) if needs_stage(t, self.sandbox)]
-        outputs = [t for t in plain_targets(self.task.output())
+        inputs = [t for t in leaf_targets(self.task.input()) if needs_stage(t, self.sandbox)]
+        outputs = [t for t in leaf_targets(self.task.output())
                    if needs_stage(t, self.sandbox)]
         for i, target in enumerate(inputs):
             local = self.directory / "inputs" / str(i) / target.basename

@@ -19,8 +19,9 @@ from law_core.sandbox.base import (
     parse_mounts,
     sandbox_of,
 )
-from law_core.sandbox.exchange import RelayFollower, RunDirectory, target_names
-from law_core.sandbox.stage import Stage, plain_targets, staged
+from law_core.sandbox.exchange import RelayFollower, RunDirectory
+from law_core.sandbox.stage import Stage, staged
+from law_core.targets.collection import leaf_targets, target_uris
 from law_core.task import Task
 from law_core.wrapping import wrap_defined
 
@@ -123,7 +124,7 @@ class SandboxTask(Task):
         cwd = os.getcwd()
         run_dir = RunDirectory(self.sandbox_stage_directory())
         try:
-            run_dir.write_expected_outputs(target_names(self.output()))
+            run_dir.write_expected_outputs(target_uris(self.output()))
             stage = Stage(self, sandbox, run_dir.path)
             stage.stage_in()
             env = self._sandbox_environment(sandbox, cwd, run_dir, stage)
@@ -146,7 +147,7 @@ class SandboxTask(Task):
                              stage: Stage) -> dict[str, str]:
         """The sandbox's own environment, the declared variables and law-core's: nothing
         else of this process's environment reaches a container."""
-        from law_core.config import CONFIG_ENV
+        from law_core.config import CONFIG_ENV, RESOLVED_ENV, get_config
 
         env = sandbox.environment()
         env.update(self.sandbox_env())
@@ -157,7 +158,11 @@ class SandboxTask(Task):
                           if p and p not in pythonpath])
         env[SANDBOX_ENV] = sandbox.key
         env[RUN_ENV] = str(run_dir.path)
-        env[CONFIG_ENV] = str(run_dir.write_config())
+        # the config file itself (credentials), and the values as resolved here on top
+        config = get_config().path
+        if config is not None:
+            env[CONFIG_ENV] = str(config.absolute())
+        env[RESOLVED_ENV] = str(run_dir.write_config())
         if stage.mapping:
             env[STAGE_ENV] = str(stage.map_file)
         return env
@@ -169,11 +174,11 @@ class SandboxTask(Task):
 
         missing: list[str] = []
         for target in luigi.task.flatten(self.output()):
-            names = target_names(target)
+            names = target_uris(target)
             if names and set(names) <= staged_uris or target.exists():
                 continue
             if isinstance(target, TargetCollection):
-                names = [n for _, t in target.iter_missing() for n in target_names(t)]
+                names = [n for _, t in target.iter_missing() for n in target_uris(t)]
             missing += names
         if missing:
             shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more"
@@ -188,7 +193,7 @@ class SandboxTask(Task):
         from law_core.targets.file import FileSystemTarget
 
         directories = {cwd}
-        for target in plain_targets(self.input()) + plain_targets(self.output()):
+        for target in leaf_targets(self.input()) + leaf_targets(self.output()):
             if isinstance(target, FileSystemTarget) and target.fs.is_local:
                 directories.add(target.dirname if not target.path.endswith("/")
                                 else target.path)

@@ -66,7 +66,7 @@ class TargetCollection(luigi.Target):
         # (file system, directory) -> [(key, basename)]; file systems compare by identity
         by_directory: dict[tuple[Any, str], list[tuple[Any, str]]] = {}
         for key, value in self.targets.items():
-            leaves = (value,) if isinstance(value, FileSystemTarget) else _leaves(value)
+            leaves = (value,) if isinstance(value, FileSystemTarget) else leaf_targets(value)
             if not leaves or not all(isinstance(t, FileSystemTarget) for t in leaves):
                 if all(t.exists() for t in leaves):
                     existing.add(key)
@@ -105,12 +105,12 @@ class TargetCollection(luigi.Target):
         return ((k, t) for k, t in self.targets.items() if k not in existing)
 
     def remove(self) -> None:
-        for target in (t for value in self.targets.values() for t in _leaves(value)):
+        for target in (t for value in self.targets.values() for t in leaf_targets(value)):
             if target.exists():
                 target.remove()
 
     def uri(self) -> list[str]:
-        return [t.uri() for value in self.targets.values() for t in _leaves(value)]
+        return [t.uri() for value in self.targets.values() for t in leaf_targets(value)]
 
 
 class SiblingFileCollection(TargetCollection):
@@ -118,7 +118,7 @@ class SiblingFileCollection(TargetCollection):
 
     def __init__(self, targets: Mapping[Any, Any] | Sequence[Any], threshold: float = 1.0):
         super().__init__(targets, threshold)
-        dirs = {(id(t.fs), t.dirname) for v in self.targets.values() for t in _leaves(v)}
+        dirs = {(id(t.fs), t.dirname) for v in self.targets.values() for t in leaf_targets(v)}
         if len(dirs) > 1:
             raise TargetError(
                 f"a SiblingFileCollection needs all files in one directory, these are in "
@@ -131,10 +131,25 @@ class NestedSiblingFileCollection(TargetCollection):
     """A collection of files spread over several directories, one listing for each."""
 
 
-def _leaves(value: Any) -> list[Any]:
-    """The targets inside a (possibly nested) structure of targets."""
-    if isinstance(value, FileSystemTarget):
-        return [value]
-    if isinstance(value, TargetCollection):
-        return [t for v in value.targets.values() for t in _leaves(v)]
-    return luigi.task.flatten(value)
+def leaf_targets(structure: Any) -> list[Any]:
+    """The targets inside a structure of targets: dicts and lists flattened, collections
+    opened up (nested ones too)."""
+    leaves = []
+    for item in luigi.task.flatten(structure):
+        if isinstance(item, TargetCollection):
+            leaves += [t for v in item.targets.values() for t in leaf_targets(v)]
+        else:
+            leaves.append(item)
+    return leaves
+
+
+def target_uris(structure: Any) -> list[str]:
+    """The URI (else the path, else the class) of every leaf target of ``structure``: how
+    two processes compare where a task's outputs go."""
+    names = []
+    for target in leaf_targets(structure):
+        uri = getattr(target, "uri", None)
+        name = uri() if callable(uri) else getattr(target, "path", None)
+        names.append(str(name) if name is not None else
+                     f"{type(target).__module__}.{type(target).__qualname__}")
+    return names

@@ -147,6 +147,24 @@ class JobManagerSuite:
         assert [job["branches"] for job in failed] == [[1]]
         assert failed[0]["error"]
 
+    def test_ignored_submission_leaves_its_statuses_to_its_own_jobs(
+            self, analysis: Path, batch_env: dict) -> None:
+        assert self.run_workflow(analysis, batch_env, "--n", "2").returncode == 0
+        old = self.submission(analysis)["jobs"]
+        outputs = sorted((analysis / "data" / "SuiteWork").glob("out_2_*.json"))
+        first_pids = {json.loads(p.read_text())["pid"] for p in outputs}
+        for path in outputs:
+            path.unlink()
+        # the old jobs' exit statuses must not be taken for those of the new jobs
+        again = self.run_workflow(analysis, batch_env, "--n", "2", "--ignore-submission")
+        assert again.returncode == 0, again.stderr[-3000:]
+        new = self.submission(analysis)["jobs"]
+        assert min(map(int, new)) > max(map(int, old))  # numbers go on
+        assert all(job["status"] == "finished" for job in new.values())
+        outputs = sorted((analysis / "data" / "SuiteWork").glob("out_2_*.json"))
+        assert len(outputs) == 2
+        assert not {json.loads(p.read_text())["pid"] for p in outputs} & first_pids
+
     def test_array_submission_query_and_cancel(self, analysis: Path, batch_env: dict) -> None:
         """A batch goes in one submit call; one query answers for all; cancel ends them."""
         from law_core.workflow.remote import JobSubmission

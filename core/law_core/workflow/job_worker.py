@@ -103,11 +103,12 @@ def outputs_elsewhere(workflow: Any, branches: list[int], expected: dict[str, li
                       ) -> str | None:
     """Why the branches would write their outputs elsewhere than the submitting side looks
     for them (None when they would not): checked before anything runs."""
-    from law_core.workflow.remote import output_uris
+    from law_core.targets.collection import target_uris
+    from law_core.task import output_targets
 
     for b in branches:
         there = expected.get(str(b))
-        here = output_uris(workflow.req_branch(b))
+        here = target_uris(output_targets(workflow.req_branch(b)))
         if there is not None and here != there:
             pairs = [(h, t) for h, t in zip(here, there) if h != t] or [(here, there)]
             return (f"branch {b} would write {pairs[0][0]} on {socket.gethostname()}, but the "

@@ -30,9 +30,9 @@ if ! source "$job_dir/job_env.sh"; then
     write_status 10 setup
     exit 10
 fi
-# the config as the submitting side resolved it
+# the config values as the submitting side resolved them
 if [ -f "$job_dir/config.cfg" ]; then
-    export LAW_CORE_CONFIG="$job_dir/config.cfg"
+    export LAW_CORE_RESOLVED_CONFIG="$job_dir/config.cfg"
 fi
 job_home=$(mktemp -d "${TMPDIR:-/tmp}/law-core-job-XXXXXXXX") || { write_status 10 setup; exit 10; }
 trap 'rm -rf "$job_home"' EXIT

@@ -18,6 +18,7 @@ import hashlib
 import logging
 import os
 import random
+import re
 import shlex
 import shutil
 import sys
@@ -30,10 +31,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from law_core.arguments import task_arguments
-from law_core.config import get_config
+from law_core.config import CONFIG_ENV, get_config
 from law_core.environment import declared_forwarding
 from law_core.errors import LawCoreError, WorkflowError
 from law_core.events import JobEvent, emit_job_event
+from law_core.targets.collection import target_uris
+from law_core.task import output_targets
 from law_core.workflow.job_manager import JobManager
 from law_core.workflow.job_worker import write_json_atomic, write_text_atomic
 from law_core.workflow.lock import JobDirectoryLock
@@ -273,7 +276,13 @@ class RemoteJobManager(JobManager):
             return existing
         wf = self.workflow
         prefix = f"law-{wf.get_task_family()[:24]}-{job_dir.name.rsplit('_', 1)[-1][:8]}"
-        return Submission(path, wf.task_id, self.name, wf.tasks_per_job, prefix)
+        # numbers go on after the jobs of an earlier submission (--ignore-submission): their
+        # exit statuses, even ones written later by jobs still running, are never taken for
+        # those of the new jobs
+        used = [int(m.group(1)) for f in (job_dir / STATUS_DIR).glob("job_*_*.json")
+                if (m := re.fullmatch(r"job_(\d+)_\d+\.json", f.name))]
+        return Submission(path, wf.task_id, self.name, wf.tasks_per_job, prefix,
+                          first_num=max(used, default=0) + 1)
 
     def _write_job_files(self, job_dir: Path) -> None:
         wf = self.workflow
@@ -295,15 +304,18 @@ class RemoteJobManager(JobManager):
                                            .split(os.pathsep) if p],
             "stage_out": [list(rule) for rule in wf.job_stage_out()],
         }, mode=PRIVATE_MODE)
-        # the config as resolved here ($PWD, $VARS): the wrapper points LAW_CORE_CONFIG at
-        # it, so the job reads the values of the submitting side wherever it runs
-        get_config().write_resolved(job_dir / "config.cfg")
+        # the config as resolved here ($PWD, $VARS; no credentials): the wrapper points
+        # LAW_CORE_RESOLVED_CONFIG at it, so the job reads the values of the submitting side
+        # wherever it runs; credentials it reads from the config file itself
+        config = get_config()
+        config.write_resolved(job_dir / "config.cfg")
         env = {
             "LAW_CORE_JOB_PYTHON": self.config("python") or _job_config("python") or
             sys.executable,
             "LAW_CORE_JOB_BOOTSTRAP": wf.job_bootstrap_file() or "",
             "LAW_CORE_JOB_BOOTSTRAP_COMMAND": wf.job_bootstrap_command() or "",
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            **({CONFIG_ENV: str(config.path.absolute())} if config.path else {}),
             **declared_forwarding("job"),
         }
         lines = ["# the environment of law-core jobs (every value quoted)"]
@@ -316,8 +328,9 @@ class RemoteJobManager(JobManager):
         directory or a config value could differ there)."""
         branches = {b for job in submission.jobs.values() if job.status != FINISHED
                     for b in job.branches}
+        wf = self.workflow
         write_json_atomic(job_dir / "outputs.json", {
-            str(b): output_uris(self.workflow.req_branch(b)) for b in sorted(branches)})
+            str(b): target_uris(output_targets(wf.req_branch(b))) for b in sorted(branches)})
 
     def _check_outputs_of_finished(self, submission: Submission) -> None:
         """A job that says its branches succeeded but whose outputs are not where this side
@@ -338,7 +351,7 @@ class RemoteJobManager(JobManager):
             absent = [b for b in job.branches if b in missing]
             if not absent:
                 continue
-            uris = [uri for b in absent for uri in output_uris(wf.req_branch(b))]
+            uris = [uri for b in absent for uri in target_uris(output_targets(wf.req_branch(b)))]
             job.error = (
                 f"job {job.job_id} ended successfully, but the outputs of branches "
                 f"{_short(absent)} are not where this side expects them (e.g. {uris[0]}): the "
@@ -551,27 +564,6 @@ def _job_config(option: str) -> str | None:
     from law_core.config import get_config
 
     return get_config().get("job", option, default=None)
-
-
-def output_uris(task: Any) -> list[str]:
-    """The URIs of a task's outputs (as resolved in this process)."""
-    from law_core.targets.collection import TargetCollection
-    from law_core.task import output_targets
-
-    uris = []
-    for target in output_targets(task):
-        if isinstance(target, TargetCollection):
-            uris += [uri for t in target.targets.values() for uri in _uris(t)]
-        else:
-            uris += _uris(target)
-    return uris
-
-
-def _uris(structure: Any) -> list[str]:
-    import luigi
-
-    return [str(t.uri()) if callable(getattr(t, "uri", None)) else str(getattr(t, "path", t))
-            for t in luigi.task.flatten(structure)]
 
 
 def _chunks(items: list[Any], size: int) -> list[list[Any]]:

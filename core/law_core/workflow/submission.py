@@ -55,6 +55,8 @@ class Submission:
     tasks_per_job: int
     name_prefix: str
     jobs: dict[int, Job] = field(default_factory=dict)
+    #: the number of the first job (after those of an earlier, ignored submission)
+    first_num: int = 1
 
     @classmethod
     def load(cls, path: Path) -> Submission | None:
@@ -74,7 +76,7 @@ class Submission:
         write_json_atomic(self.path, data)
 
     def add_job(self, branches: list[int]) -> Job:
-        num = max(self.jobs, default=0) + 1
+        num = max(self.jobs, default=self.first_num - 1) + 1
         job = self.jobs[num] = Job(num, list(branches))
         return job
 

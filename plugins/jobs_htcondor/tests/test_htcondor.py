@@ -390,8 +390,8 @@ def test_file_transfer_runs_the_job_in_scratch(ana, condor, tmp_path):
     description = (directory / "batch_1_1.jdl").read_text()
     assert "should_transfer_files = YES\n" in description
     assert "when_to_transfer_output = ON_EXIT\n" in description
-    assert f"transfer_input_files = job_wrapper.sh, job_env.sh, task.json, submission.json, " \
-           f"{extra}\n" in description
+    assert "transfer_input_files = job_wrapper.sh, job_env.sh, task.json, submission.json, " \
+           f"config.cfg, outputs.json, {extra}\n" in description
     assert "transfer_output_files = status\n" in description
 
 
