@@ -82,6 +82,21 @@ def test_a_job_that_would_write_elsewhere_fails_at_once_and_works_once_forwarded
     assert not default.exists()
 
 
+def test_relative_output_paths_from_another_directory_on_slurm(tmp_path,
+                                                             law_core_slurm_cluster):
+    code, run_dir = tmp_path / "code", tmp_path / "run"
+    code.mkdir()
+    run_dir.mkdir()
+    (code / "envrooted.py").write_text(textwrap.dedent(ENV_ROOTED.format(default="rel-out")))
+    (code / "law.cfg").write_text("[workflow]\nLetters = slurm\n[Letters]\n"
+                                  "poll_interval = 0.5s\ntasks_per_job = 3\n")
+    result = law_core(["run", "envrooted.Letters"], run_dir, code,
+                      LAW_CORE_CONFIG=str(code / "law.cfg"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(contents(run_dir / "rel-out")) == 6  # relative to where the run started
+    assert not (code / "rel-out").exists()
+
+
 README_CONFIGS = {
     "local": "",
     "slurm": "[workflow]\nCreateChars = slurm\n[CreateChars]\ntasks_per_job = 9\n"

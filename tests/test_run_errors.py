@@ -425,3 +425,40 @@ def test_temporaries_of_a_killed_run_are_removed_by_the_next_run(tmp_path, task,
     assert result.returncode == 0, result.stderr
     assert (directory / output).read_text() == "partial"
     assert [p.name for p in directory.iterdir() if p.name.startswith(".")] == []
+
+
+CALLING_BACK = """
+    import law_core as law
+
+
+    class Reporting(law.LocalWorkflow):
+        def create_branch_map(self):
+            return 3
+
+        def output(self):
+            return self.local_target(f"r_{self.branch}.txt")
+
+        def run(self):
+            self.set_status_message(f"calibrating {self.branch}")
+            self.set_progress_percentage(50)
+            self.set_tracking_url("http://localhost/x")
+            self.output().dump("x")
+"""
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_branches_can_call_luigis_task_callbacks(tmp_path, workers):
+    write_module(tmp_path, "calling", CALLING_BACK)
+    result = run_cli(["run", "calling.Reporting", "--workers", workers], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert len(list((tmp_path / "data" / "Reporting").glob("r_*.txt"))) == 3
+    if workers == "1":  # (pool processes log elsewhere)
+        assert "status message of branch 2 of Reporting: calibrating 2" in result.stderr
+
+
+def test_law_core_config_sections_give_no_luigi_warning(ana):
+    (ana / "law.cfg").write_text("[modules]\nana\n[core]\nindex_file = .law-core/idx.json\n"
+                                 "[target]\nstore = $PWD/data\n[local_workflow]\nworkers = 1\n")
+    result = run_cli(["run", "ana.P"], ana)
+    assert result.returncode == 0, result.stderr
+    assert "Warning" not in result.stderr and "warn" not in result.stderr.lower(), result.stderr

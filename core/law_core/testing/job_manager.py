@@ -53,6 +53,24 @@ class SuiteWork(law.Workflow):
         if self.branch in self.fail:
             raise RuntimeError(f"branch {self.branch} fails on purpose")
         self.output().dump({"branch": self.branch, "pid": os.getpid()})
+
+
+class SuiteTravels(law.Workflow):
+    note = luigi.Parameter()
+    day = luigi.DateParameter(default=None)
+    empty = luigi.Parameter(default="x")
+    maybe = law.OptionalBoolParameter()
+    items = luigi.ListParameter(default=[])
+
+    def create_branch_map(self):
+        return 2
+
+    def output(self):
+        return self.local_target(f"travelled_{self.branch}.json")
+
+    def run(self):
+        self.output().dump({"note": self.note, "day": str(self.day), "empty": self.empty,
+                            "maybe": self.maybe, "items": list(self.items), "pid": os.getpid()})
 '''
 
 
@@ -164,6 +182,19 @@ class JobManagerSuite:
         outputs = sorted((analysis / "data" / "SuiteWork").glob("out_2_*.json"))
         assert len(outputs) == 2
         assert not {json.loads(p.read_text())["pid"] for p in outputs} & first_pids
+
+    def test_parameter_values_arrive_exactly(self, analysis: Path, batch_env: dict) -> None:
+        from law_core.testing.sandbox import TRICKY_ARGS, TRICKY_VALUES
+
+        result = self.law_core(["run", "suite_tasks.SuiteTravels", "--workflow",
+                                self.manager_name, "--poll-interval", "0.5s", *TRICKY_ARGS],
+                               analysis, batch_env)
+        assert result.returncode == 0, result.stderr[-3000:]
+        for branch in (0, 1):
+            path = analysis / "data" / "SuiteTravels" / f"travelled_{branch}.json"
+            facts = json.loads(path.read_text())
+            assert facts.pop("pid") != os.getpid()  # written by a job
+            assert facts == TRICKY_VALUES
 
     def test_array_submission_query_and_cancel(self, analysis: Path, batch_env: dict) -> None:
         """A batch goes in one submit call; one query answers for all; cancel ends them."""

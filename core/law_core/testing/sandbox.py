@@ -92,6 +92,22 @@ class WritesNothing(law.SandboxTask):
         pass
 
 
+class Travels(law.SandboxTask):
+    note = luigi.Parameter()
+    day = luigi.DateParameter(default=None)
+    empty = luigi.Parameter(default="x")
+    maybe = law.OptionalBoolParameter()
+    items = luigi.ListParameter(default=[])
+
+    def output(self):
+        return self.local_target("travelled.json")
+
+    def run(self):
+        self.output().dump({"note": self.note, "day": str(self.day), "empty": self.empty,
+                            "maybe": self.maybe, "items": list(self.items),
+                            "sandbox": os.environ.get("LAW_CORE_SANDBOX")})
+
+
 class Reports(law.SandboxTask):
     def output(self):
         return self.local_target("reported.json")
@@ -101,6 +117,13 @@ class Reports(law.SandboxTask):
         self.set_progress_percentage(50)
         self.output().dump({"reported": True})
 '''
+
+
+#: parameter values that once did not survive the way into another process: a leading
+#: dash, an empty string, newlines and unicode, a false optional bool, None, JSON lists
+TRICKY_ARGS = ("--note=-x --y\nünï", "--empty=", "--maybe=false", '--items=[1, "-a", null]')
+TRICKY_VALUES = {"note": "-x --y\nünï", "day": "None", "empty": "", "maybe": False,
+                 "items": [1, "-a", None]}
 
 
 class SandboxSuite:
@@ -241,6 +264,16 @@ class SandboxSuite:
                     and line.endswith(": half way there")]) == 1, result.stderr[-3000:]
         assert len([line for line in lines if "progress of Reports(" in line
                     and line.endswith(": 50%")]) == 1, result.stderr[-3000:]
+
+    def test_parameter_values_arrive_exactly(self, analysis, sandbox_key, sandbox_env
+                                             ) -> None:
+        result = self.law_core(
+            ["run", "suite_sandbox.Travels", "--sandbox", sandbox_key, *TRICKY_ARGS],
+            analysis, sandbox_env)
+        assert result.returncode == 0, result.stderr[-3000:]
+        facts = json.loads((analysis / "data" / "Travels" / "travelled.json").read_text())
+        assert facts.pop("sandbox") == sandbox_key  # really inside
+        assert facts == TRICKY_VALUES
 
     def test_unknown_sandbox_type_names_what_is_installed(self, analysis, sandbox_env) -> None:
         result = self.run_inside(analysis, "nosuchtype::x", sandbox_env)

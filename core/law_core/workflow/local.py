@@ -34,13 +34,22 @@ _POOL_WORKFLOW: Any = None
 BRANCH_REPORT_ENV = "LAW_CORE_BRANCH_REPORT"
 
 
-def run_branch(task: Any) -> str | None:
-    """Run one branch task in this process; return None, or the traceback of its failure."""
+#: luigi's task callbacks, which luigi gives only the tasks it runs itself (None else)
+CALLBACKS = ("set_status_message", "set_progress_percentage", "set_tracking_url")
+
+
+def run_branch(task: Any, workflow: Any = None) -> str | None:
+    """Run one branch task in this process; return None, or the traceback of its failure.
+    The branch can call luigi's task callbacks: they reach ``workflow``'s (given by luigi
+    while it runs the workflow), else the log."""
     from law_core.task import remove_stale_temporaries
 
     events = task_events_wanted()
     if events:
         emit_task_event(TaskEvent("start", task.task_id, task.get_task_family()))
+    for name in CALLBACKS:
+        if getattr(task, name, None) is None:
+            task.__dict__[name] = _callback(task, name, getattr(workflow, name, None))
     remove_stale_temporaries(task)
     try:
         result = task.run()
@@ -57,6 +66,21 @@ def run_branch(task: Any) -> str | None:
     if events:
         emit_task_event(TaskEvent("success", task.task_id, task.get_task_family()))
     return None
+
+
+def _callback(task: Any, name: str, forward: Any) -> Any:
+    what = name[len("set_"):].replace("_", " ")
+
+    # status messages are worth a line; progress of many branches would flood the log
+    level = logging.INFO if name == "set_status_message" else logging.DEBUG
+
+    def callback(value: Any) -> None:
+        logger.log(level, "%s of branch %d of %s: %s", what, task.branch, type(task).__name__,
+                   value)
+        if forward is not None and name == "set_status_message":
+            forward(f"branch {task.branch}: {value}")
+
+    return callback
 
 
 def report_branch_failure(workflow: str, branch: int, error: str) -> None:
@@ -149,7 +173,7 @@ class LocalJobManager(JobManager):
         workers = min(self.workers(), len(branches))
         if workers == 1:
             for b in branches:
-                record(b, run_branch(self.workflow.req_branch(b)))
+                record(b, run_branch(self.workflow.req_branch(b), self.workflow))
         else:
             self._run_pool(branches, workers, record)
         progress.close()

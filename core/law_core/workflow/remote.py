@@ -14,6 +14,7 @@ per workflow at a time (:mod:`law_core.workflow.lock`). The plugin's conformance
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -281,6 +282,10 @@ class RemoteJobManager(JobManager):
         # those of the new jobs
         used = [int(m.group(1)) for f in (job_dir / STATUS_DIR).glob("job_*_*.json")
                 if (m := re.fullmatch(r"job_(\d+)_\d+\.json", f.name))]
+        if ignore:  # its jobs may still run, and write their statuses later
+            with contextlib.suppress(WorkflowError):  # unreadable: start over
+                ignored = Submission.load(path)
+                used += list(ignored.jobs) if ignored is not None else []
         return Submission(path, wf.task_id, self.name, wf.tasks_per_job, prefix,
                           first_num=max(used, default=0) + 1)
 

@@ -148,7 +148,8 @@ class TestDockerSandbox(SandboxSuite):
         # sets: nothing else
         assert set(facts["env"]) - {"LC_CTYPE"} == {
             "PATH", "HOSTNAME", "HOME", "USER", "LOGNAME", "PYTHONPATH", "LAW_CORE_SANDBOX",
-            "LAW_CORE_SANDBOX_RUN", "LAW_CORE_CONFIG", "SUITE_FORWARDED"}
+            "LAW_CORE_SANDBOX_RUN", "LAW_CORE_CONFIG", "LAW_CORE_RESOLVED_CONFIG",
+            "SUITE_FORWARDED"}
 
     def test_requested_gpus_fail_clearly_here_and_leave_no_container(
             self, analysis, sandbox_key):

@@ -129,7 +129,8 @@ class TestApptainerSandbox(SandboxSuite):
         # what law-core sets and the declared ones: nothing else
         assert set(facts["env"]) - {"LC_CTYPE"} == {
             "PATH", "HOME", "APPTAINER_CONTAINER", "APPTAINER_NAME", "PYTHONPATH",
-            "LAW_CORE_SANDBOX", "LAW_CORE_SANDBOX_RUN", "LAW_CORE_CONFIG", "SUITE_GLOB_A",
+            "LAW_CORE_SANDBOX", "LAW_CORE_SANDBOX_RUN", "LAW_CORE_CONFIG",
+            "LAW_CORE_RESOLVED_CONFIG", "SUITE_GLOB_A",
             "SUITE_GLOB_B"}
         assert (facts["env"]["SUITE_GLOB_A"], facts["env"]["SUITE_GLOB_B"]) == ("a", "b")
 
