@@ -71,11 +71,17 @@ class PluginInfo:
 
 @dataclass(frozen=True)
 class Provided:
-    """A record together with the plugin that declared it."""
+    """A record together with the plugin (and its module) that declared it."""
 
     record: Any
     plugin: str
-    distribution: str | None
+    module: str
+
+    @property
+    def distribution(self) -> str | None:
+        """Looked up only when a message needs it: the lookup reads every installed
+        distribution's metadata, which would cost each command a good part of a second."""
+        return _distribution_of(self.module)[0]
 
 
 _KINDS: dict[str, tuple[str, Callable[[Any], Iterable[str]]]] = {
@@ -258,8 +264,8 @@ class Registry:
                             f"(distribution {dist}); uninstall one, or disable one with "
                             f"{DISABLE_ENV}=NAME"
                         )
-                    dist = _distribution_of(self.plugins[impl.plugin_name].module)[0]
-                    provided[key] = Provided(record, impl.plugin_name, dist)
+                    provided[key] = Provided(record, impl.plugin_name,
+                                             self.plugins[impl.plugin_name].module)
         self._provided[kind] = provided
         return provided
 

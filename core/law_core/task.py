@@ -190,7 +190,8 @@ def remove_stale_temporaries(task: luigi.Task) -> int:
     try:
         for output in luigi.task.flatten(task.output()):
             if isinstance(output, FileSystemTarget) and not isinstance(output, TargetCollection):
-                removed += output.remove_stale_temporaries()
+                # what killed earlier runs left was there before this process listed
+                removed += output.remove_stale_temporaries(reuse_listing=True)
     except Exception as err:  # noqa: BLE001 - cleaning up must never fail the task
         logging.getLogger("law_core.task").warning(
             "could not look for stale temporary files of %r: %s", task, err)

@@ -112,7 +112,8 @@ class FileSystemTarget(luigi.Target):
 
     # what killed writers leave behind
 
-    def remove_stale_temporaries(self, max_age: float = STALE_TEMPORARY_AGE) -> int:
+    def remove_stale_temporaries(self, max_age: float = STALE_TEMPORARY_AGE,
+                                 reuse_listing: bool = False) -> int:
         """Remove the temporary siblings that killed writes of this target left behind
         (a SIGKILL, a lost batch job, an upload whose cleanup could not reach the
         storage); returns how many were removed. Call it before writing the target anew.
@@ -122,14 +123,15 @@ class FileSystemTarget(luigi.Target):
         another machine cannot be asked; :data:`STALE_TEMPORARY_AGE` is a day). A live
         writer's is never removed. Costs one listing of the parent directory (of a
         directory with 1000 entries or more at most one a minute per process, so that a
-        workflow's branches do not list their shared directory once each) and a stat per
-        temporary sibling of this target. A missing directory has none: 0; a listing that
-        fails otherwise (the storage is gone) raises. A temporary sibling that cannot be
-        removed is logged and left: the target is written under another name anyway.
+        workflow's branches do not list their shared directory once each; of any directory
+        with ``reuse_listing``) and a stat per temporary sibling of this target. A missing
+        directory has none: 0; a listing that fails otherwise (the storage is gone) raises.
+        A temporary sibling that cannot be removed is logged and left: the target is
+        written under another name anyway.
         """
         directory, name = self.dirname, self.basename
         try:
-            entries = _temporaries.names(self.fs, directory)
+            entries = _temporaries.names(self.fs, directory, reuse_listing)
         except (FileNotFoundError, NotADirectoryError):
             return 0
         removed = 0
@@ -594,33 +596,39 @@ class _AtomicFile(io.IOBase):
 class _TemporaryListings:
     """The temporary names in a directory, from one listing. A large directory (a
     workflow's 100000 outputs) is listed at most once every :attr:`reuse` seconds per
-    process, not once for each of its targets; a small one on every call."""
+    process, not once for each of its targets; a small one on every call, unless the
+    caller accepts a listing of the last :attr:`reuse` seconds whatever the size (the
+    clean-up before each branch of a workflow runs: what a killed earlier run left was
+    there before)."""
 
     large = 1000
     reuse = 60.0
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._listings: weakref.WeakKeyDictionary[Any, dict[str, tuple[float, set[str]]]] = (
-            weakref.WeakKeyDictionary())
+        # per file system and directory: (when, the temporary names, whether it was large)
+        self._listings: weakref.WeakKeyDictionary[
+            Any, dict[str, tuple[float, set[str], bool]]] = weakref.WeakKeyDictionary()
 
-    def _of(self, fs: FileSystem) -> dict[str, tuple[float, set[str]]] | None:
+    def _of(self, fs: FileSystem) -> dict[str, tuple[float, set[str], bool]] | None:
         try:
             return self._listings.setdefault(fs, {})
         except TypeError:  # a file system that cannot be weakly referenced: no reuse
             return None
 
-    def names(self, fs: FileSystem, directory: str) -> set[str]:
+    def names(self, fs: FileSystem, directory: str, reuse_any: bool = False) -> set[str]:
         with self._lock:
             listings = self._of(fs)
             listed = listings.get(directory) if listings is not None else None
-            if listed is not None and time.monotonic() - listed[0] < self.reuse:
+            if listed is not None and time.monotonic() - listed[0] < self.reuse and \
+                    (reuse_any or listed[2]):
                 return set(listed[1])
         names = fs.listdir(directory)
         temporary = {n for n in names if is_temporary_name(n)}
-        if len(names) >= self.large and listings is not None:
+        large = len(names) >= self.large
+        if (reuse_any or large) and listings is not None:
             with self._lock:
-                listings[directory] = (time.monotonic(), temporary)
+                listings[directory] = (time.monotonic(), temporary, large)
         return set(temporary)
 
     def forget(self, fs: FileSystem, directory: str, name: str) -> None:
