@@ -74,9 +74,10 @@ def test_a_job_that_would_write_elsewhere_fails_at_once_and_works_once_forwarded
     assert "resubmitting" not in failed.stderr  # the same would happen again
     assert not default.exists() and not wanted.exists()  # nothing ran, nowhere
 
+    # fixing the config is enough: jobs of the first run that are still running fail with
+    # its job files, and are resubmitted with the new ones
     (tmp_path / "law.cfg").write_text(slurm + "[job]\nforward_env = MY_*\n")
-    done = law_core(["run", "envrooted.Letters", "--ignore-submission"], tmp_path, tmp_path,
-                    MY_OUT=str(wanted))
+    done = law_core(["run", "envrooted.Letters"], tmp_path, tmp_path, MY_OUT=str(wanted))
     assert done.returncode == 0, done.stderr[-3000:]
     assert contents(wanted) == contents(reference) and len(contents(wanted)) == 6
     assert not default.exists()

@@ -196,6 +196,24 @@ class JobManagerSuite:
             assert facts.pop("pid") != os.getpid()  # written by a job
             assert facts == TRICKY_VALUES
 
+    def test_certain_failure_is_retried_only_with_changed_job_files(
+            self, analysis: Path, batch_env: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+        from law_core.workflow.submission import FAILED, RETRY, Job
+
+        monkeypatch.chdir(analysis)
+        manager = self.manager(analysis, batch_env, n=2)
+        job_dir = analysis / "jobs"
+        manager._write_job_files(job_dir)
+        current = Job(1, [0], attempt=1, extra={"files": manager._files_digest},
+                      error="branch 0 would write elsewhere")
+        manager._fail(current, retryable=False)
+        assert current.status == FAILED  # the same files: it would fail the same way
+        earlier = Job(2, [1], attempt=1, extra={"files": "0123456789ab"},
+                      error="branch 1 would write elsewhere")
+        manager._fail(earlier, retryable=False)
+        assert earlier.status == RETRY  # ran with an earlier run's files: try the new ones
+        assert "with the job files of an earlier run" in earlier.error
+
     def test_array_submission_query_and_cancel(self, analysis: Path, batch_env: dict) -> None:
         """A batch goes in one submit call; one query answers for all; cancel ends them."""
         from law_core.workflow.remote import JobSubmission

@@ -326,6 +326,10 @@ class RemoteJobManager(JobManager):
         lines = ["# the environment of law-core jobs (every value quoted)"]
         lines += [f"export {name}={shlex.quote(value)}" for name, value in env.items()]
         write_text_atomic(job_dir / "job_env.sh", "\n".join(lines) + "\n", PRIVATE_MODE)
+        # what a job reads at its start: a failure certain to repeat is so only with these
+        self._files_digest = hashlib.sha1(b"".join(
+            (job_dir / name).read_bytes() for name in ("job_env.sh", "task.json", "config.cfg")
+        )).hexdigest()[:12]
 
     def _write_expected_outputs(self, job_dir: Path, submission: Submission) -> None:
         """Each branch's output URIs as resolved here: before it runs anything, the job
@@ -443,6 +447,12 @@ class RemoteJobManager(JobManager):
                 self._event("failed", job)
 
     def _fail(self, job: Job, retryable: bool = True) -> None:
+        current = getattr(self, "_files_digest", None)
+        if not retryable and current and job.extra.get("files") not in (None, current):
+            # it ran with the job files of an earlier run (a variable since forwarded, a
+            # config value since fixed): with the present ones it may well succeed
+            retryable = True
+            job.error = f"{job.error} (with the job files of an earlier run)"
         again = retryable and job.attempt <= self.workflow.retries
         job.status = RETRY if again else FAILED
         if not retryable:
@@ -473,6 +483,7 @@ class RemoteJobManager(JobManager):
             job.attempt += 1
             job.status, job.job_id, job.error, job.exit_code = SUBMITTING, None, None, None
             job.extra.pop("vanished", None)
+            job.extra["files"] = getattr(self, "_files_digest", None)
         submission.save()  # before asking the batch system: a restart then recovers them
         specs = {job.num: self._submission_spec(job, submission, job_dir) for job in due}
         batches = list(_chunks(due, self.max_batch_size))
