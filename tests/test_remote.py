@@ -209,6 +209,7 @@ class TestMemoryInterface(FileInterfaceSuite):
 
 class TestMemoryRemoteFileSystem(RemoteFileSystemSuite):
     fs_class = MemoryFileSystem
+    storage_in_process = True  # a stand-in whose files live in this process
 
     def live_base(self, tmp_path: Path) -> str:
         return f"mem://storage/{tmp_path.name}"

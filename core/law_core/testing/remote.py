@@ -24,6 +24,7 @@ import os
 import posixpath
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -49,9 +50,13 @@ def counting(fs: RemoteFileSystem, **kwargs: Any) -> CountingFileInterface:
     return counter
 
 
-def _load_in_worker(fs: RemoteFileSystem, path: str, queue: Any) -> None:
-    """A forked worker: load the file through the shared cache, report what it read."""
+def _load_with_fresh_cache(factory: Any, live: str, cache_root: str, log: str, path: str,
+                           queue: Any) -> None:
+    """A worker process: its own file system on the shared cache directory, with a slow
+    download (the other workers must wait for it); reports what it read."""
     try:
+        fs = factory(live, cache=RemoteCache(cache_root))
+        counting(fs, log_file=log, delay=0.5)
         with fs.target(path).localize("r") as local:
             with open(local.path, "rb") as f:
                 queue.put(f.read())
@@ -71,6 +76,9 @@ class RemoteFileSystemSuite(FileSystemSuite):
     """
 
     fs_class: ClassVar[type[RemoteFileSystem] | None] = None
+    #: whether the storage keeps its files in this process (a test double): then data
+    #: written in a child process would not be seen here
+    storage_in_process: ClassVar[bool] = False
 
     def live_base(self, tmp_path: Path) -> str:
         raise NotImplementedError(f"{type(self).__name__} must define live_base()")
@@ -85,9 +93,15 @@ class RemoteFileSystemSuite(FileSystemSuite):
         raise NotImplementedError(f"{type(self).__name__} must define start_storage()")
 
     def make_remote(self, bases: str | list[str], **options: Any) -> RemoteFileSystem:
+        return self.remote_factory()(bases, **options)
+
+    def remote_factory(self) -> Callable[..., RemoteFileSystem]:
+        """What :meth:`make_remote` calls, picklable (worker processes are started fresh
+        and build their own file system): ``fs_class`` by default; override it (e.g. a
+        ``functools.partial`` with credentials) rather than ``make_remote``."""
         if self.fs_class is None:
             raise NotImplementedError(f"{type(self).__name__} must set fs_class")
-        return self.fs_class(bases, **options)
+        return self.fs_class
 
     # FileSystemSuite's hooks
 
@@ -321,22 +335,27 @@ class RemoteFileSystemSuite(FileSystemSuite):
         assert counter.calls["download"] == 4
 
     def test_cache_parallel_workers_download_once(self, live: str, tmp_path: Path) -> None:
-        writer = self.make_remote(live)
         data = os.urandom(2_000_000)
         local = tmp_path / "payload.bin"
         local.write_bytes(data)
+        writer = self.make_remote(live)
         writer.mkdir("/shared")
         writer.put(str(local), "/shared/payload.bin")
-        fs = self.make_remote(live, cache=self._cache(tmp_path))
         log = tmp_path / "requests.log"
-        counting(fs, log_file=log, delay=0.5)  # a slow download: the others must wait
-        context = multiprocessing.get_context("fork")
+        cache_root = str(tmp_path / "cache")
+        args = (self.remote_factory(), live, cache_root, str(log), "/shared/payload.bin")
+        if self.storage_in_process:  # a stand-in: its files live here, the workers fork
+            context = multiprocessing.get_context("fork")
+        else:
+            # fresh processes: a fork of this one could wait forever on a lock that one of
+            # its storage client's threads (started by earlier tests) held at the fork
+            context = multiprocessing.get_context("spawn")
         queue = context.Queue()
-        workers = [context.Process(target=_load_in_worker, args=(fs, "/shared/payload.bin",
-                                                                 queue)) for _ in range(4)]
+        workers = [context.Process(target=_load_with_fresh_cache, args=(*args, queue))
+                   for _ in range(4)]
         for w in workers:
             w.start()
-        results = [queue.get(timeout=60) for _ in workers]
+        results = [queue.get(timeout=120) for _ in workers]
         for w in workers:
             w.join(timeout=30)
         errors = [r for r in results if isinstance(r, BaseException)]

@@ -6,6 +6,7 @@ conftest.py starts it and points the SDK at it."""
 from __future__ import annotations
 
 import errno
+import functools
 import hashlib
 import logging
 import os
@@ -82,8 +83,8 @@ class TestDropboxFileSystemOnStandIn(RemoteFileSystemSuite):
     def _standin(self, standin: DropboxStandIn, credentials: dict[str, Any]) -> None:
         self.standin, self.credentials = standin, credentials
 
-    def make_remote(self, bases: str | list[str], **options: Any) -> DropboxFileSystem:
-        return DropboxFileSystem(bases, **self.credentials, **options)
+    def remote_factory(self) -> Any:
+        return functools.partial(DropboxFileSystem, **self.credentials)
 
     def live_base(self, tmp_path: Path) -> str:
         return _base(os.urandom(6).hex(), "suite")
