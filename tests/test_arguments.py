@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime
 import enum
 import json
-from pathlib import Path
 
 import luigi
 import pytest
@@ -15,6 +14,7 @@ import law_core as law
 from law_core.arguments import build_task, task_arguments
 from law_core.errors import ParameterError
 from law_core.testing.cli import run_cli, write_module
+from law_core.testing.sandbox import TRICKY_ARGS, TRICKY_VALUES
 
 
 class Colour(enum.Enum):
@@ -79,20 +79,14 @@ def test_a_parameter_whose_serialization_loses_the_value_is_refused():
         task_arguments(HasLossy(code="ABC"))
 
 
-# through real processes: a pool of --workers 2, and a bash sandbox
+# through real processes: a pool of --workers 2 (jobs and sandboxes: the suites of every
+# job manager and sandbox, law_core.testing)
 
 TRAVELLERS = """
-    import datetime
     import json
-    import os
 
     import luigi
     import law_core as law
-
-
-    def describe(task):
-        return json.dumps({"note": task.note, "date": str(task.day), "empty": task.empty,
-                           "maybe": task.maybe, "items": list(task.items), "pid": os.getpid()})
 
 
     class Notes(law.LocalWorkflow):
@@ -109,53 +103,15 @@ TRAVELLERS = """
             return self.local_target(f"notes_{self.branch}.json")
 
         def run(self):
-            self.output().dump(describe(self), formatter="text")
-
-
-    class SandboxedNotes(law.SandboxTask):
-        note = luigi.Parameter()
-        day = luigi.DateParameter(default=None)
-        empty = luigi.Parameter(default="x")
-        maybe = law.OptionalBoolParameter()
-        items = luigi.ListParameter(default=[])
-
-        def output(self):
-            return self.local_target("sandboxed.json")
-
-        def run(self):
-            assert os.environ.get("IN_SETUP") == "yes"  # really inside the sandbox
-            self.output().dump(describe(self), formatter="text")
+            self.output().dump({"note": self.note, "day": str(self.day), "empty": self.empty,
+                                "maybe": self.maybe, "items": list(self.items)})
 """
 
-ARGS = ["--note=-x --y\nünï", "--empty=", "--maybe=false", '--items=[1, "-a", null]']
-EXPECTED = {"note": "-x --y\nünï", "date": "None", "empty": "", "maybe": False,
-            "items": [1, "-a", None]}
 
-
-def _described(path: Path) -> dict:
-    described = json.loads(path.read_text())
-    described.pop("pid")
-    return described
-
-
-@pytest.fixture
-def travellers(tmp_path):
+def test_parameters_reach_pool_processes_exactly(tmp_path):
     write_module(tmp_path, "travellers", TRAVELLERS)
-    return tmp_path
-
-
-def test_parameters_reach_pool_processes_exactly(travellers):
-    result = run_cli(["run", "travellers.Notes", *ARGS, "--workers", "2"], travellers)
+    result = run_cli(["run", "travellers.Notes", *TRICKY_ARGS, "--workers", "2"], tmp_path)
     assert result.returncode == 0, result.stderr
-    outputs = sorted((travellers / "data" / "Notes").glob("notes_*.json"))
+    outputs = sorted((tmp_path / "data" / "Notes").glob("notes_*.json"))
     assert len(outputs) == 4
-    assert all(_described(p) == EXPECTED for p in outputs)
-
-
-def test_parameters_reach_a_bash_sandbox_exactly(travellers):
-    setup = travellers / "setup.sh"
-    setup.write_text("export IN_SETUP=yes\n")
-    result = run_cli(["run", "travellers.SandboxedNotes", *ARGS, "--sandbox",
-                      f"bash::{setup}"], travellers)
-    assert result.returncode == 0, result.stderr
-    assert _described(travellers / "data" / "SandboxedNotes" / "sandboxed.json") == EXPECTED
+    assert all(json.loads(p.read_text()) == TRICKY_VALUES for p in outputs)
