@@ -8,13 +8,7 @@ import os
 import sys
 from typing import Any
 
-from law_core.arguments import (  # noqa: F401 - task_arguments: used by the tests
-    RaisingParser,
-    apply_task_sections,
-    build_task,
-    flag_of,
-    task_arguments,
-)
+from law_core.arguments import RaisingParser, apply_task_sections, build_task, flag_of
 from law_core.errors import ParameterError
 
 INTERACTIVE_OPTIONS = ("print_deps", "print_status", "print_output", "remove_output",
@@ -36,9 +30,10 @@ def add_run_options(parser: argparse.ArgumentParser) -> set[str]:
         scheduler.add_argument("--scheduler-host", metavar="HOST",
                                help="use the central luigi scheduler on HOST"),
         group.add_argument("--scheduler-port", type=int, default=8082, metavar="PORT"),
-        group.add_argument("--log-level", default="INFO",
+        group.add_argument("--log-level", default=None,
                            choices=("DEBUG", "INFO", "WARNING", "ERROR"),
-                           help="DEBUG also shows tracebacks and luigi's own messages"),
+                           help="DEBUG also shows tracebacks and luigi's own messages "
+                           "(default: INFO)"),
         group.add_argument("--log-file", metavar="PATH",
                            help="where the tracebacks of failures go (default: a new file "
                            "in ~/.cache/law-core/logs, made at the first failure)"),
@@ -114,10 +109,12 @@ def run(args: argparse.Namespace) -> int:
     options = RaisingParser(prog="law-core run")
     add_run_options(options)
     opts, rest = options.parse_known_args(_join_negative_values(args.params))
+    # run options given before TASK
     for name in ("workers", "scheduler_host", "print_deps", "print_status", "print_output",
-                 "remove_output", "fetch_output", "log_file"):
+                 "remove_output", "fetch_output", "log_file", "log_level"):
         if getattr(opts, name) is None and getattr(args, name, None) is not None:
             setattr(opts, name, getattr(args, name))
+    opts.log_level = opts.log_level or "INFO"
 
     logging.basicConfig(level=opts.log_level, format="%(levelname)s: %(message)s")
     # luigi's own chatter only when debugging; its tracebacks go to the run's log file
