@@ -71,8 +71,10 @@ class RemoteFileSystemSuite(FileSystemSuite):
     empty or missing directory on the real storage, unique for the test),
     ``dead_base()`` (a base where nothing answers), and ``stop_storage()`` /
     ``start_storage()`` (take the storage away and bring it back, same address and
-    files). ``make_remote(bases, **options)`` builds the file system; override it when
-    the class needs more arguments.
+    files). ``make_remote(bases, **options)`` builds the file system through
+    ``remote_factory()`` (``fs_class`` by default): override that one when the class needs
+    more arguments (credentials), with something picklable, since some tests build the file
+    system in fresh worker processes.
     """
 
     fs_class: ClassVar[type[RemoteFileSystem] | None] = None
