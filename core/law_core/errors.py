@@ -57,3 +57,7 @@ class FormatterError(LawCoreError):
 
 class WorkflowError(LawCoreError):
     """A workflow's branch map or run went wrong."""
+
+
+class JobSubmissionError(WorkflowError):
+    """The batch system refused a submission; the message carries its reason."""

@@ -34,7 +34,7 @@ from typing import Any, ClassVar
 from law_core.arguments import task_arguments
 from law_core.config import CONFIG_ENV, get_config
 from law_core.environment import declared_forwarding
-from law_core.errors import LawCoreError, WorkflowError
+from law_core.errors import JobSubmissionError, LawCoreError, WorkflowError
 from law_core.events import JobEvent, emit_job_event
 from law_core.targets.collection import target_uris
 from law_core.task import output_targets
@@ -56,9 +56,8 @@ from law_core.workflow.submission import (
 
 logger = logging.getLogger("law_core.workflow.remote")
 
-
-class JobSubmissionError(WorkflowError):
-    """The batch system refused a submission; the message carries its reason."""
+# JobSubmissionError now lives in law_core.errors; the import above keeps
+# ``from law_core.workflow.remote import JobSubmissionError`` working for older plugins
 
 
 @dataclass(frozen=True)

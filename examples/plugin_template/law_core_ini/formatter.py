@@ -5,8 +5,7 @@ from __future__ import annotations
 import configparser
 from typing import Any
 
-from law_core.errors import FormatterError
-from law_core.formatter import Formatter
+from law_core.plugin import Formatter, FormatterError
 
 
 class INIFormatter(Formatter):

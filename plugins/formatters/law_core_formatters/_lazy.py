@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from law_core.errors import FormatterError
+from law_core.plugin import FormatterError
 
 DISTRIBUTION = "law-core-formatters"
 

@@ -12,8 +12,7 @@ import pathlib
 from collections.abc import Mapping
 from typing import Any
 
-from law_core.errors import FormatterError
-from law_core.formatter import Formatter
+from law_core.plugin import Formatter, FormatterError
 from law_core_formatters._lazy import missing_library, require
 
 

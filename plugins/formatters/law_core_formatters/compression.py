@@ -11,8 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import Any, ClassVar
 
-from law_core.errors import FormatterError
-from law_core.formatter import Formatter
+from law_core.plugin import Formatter, FormatterError
 
 
 class _CompressedBlob(Formatter):

@@ -8,8 +8,7 @@ import os
 import sys
 from typing import Any
 
-from law_core.errors import FormatterError
-from law_core.formatter import Formatter
+from law_core.plugin import Formatter, FormatterError
 from law_core_formatters._lazy import require
 
 #: backends tried, in order, when the configured one is not installed; the ``keras`` extra

@@ -5,8 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from law_core.errors import FormatterError
-from law_core.formatter import Formatter
+from law_core.plugin import Formatter, FormatterError
 from law_core_formatters._lazy import require
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from law_core.formatter import Formatter
+from law_core.plugin import Formatter
 from law_core_formatters._lazy import require
 
 

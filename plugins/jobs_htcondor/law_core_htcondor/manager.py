@@ -22,16 +22,19 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from law_core.errors import WorkflowError
-from law_core.workflow.remote import (
+from law_core.plugin import (
+    FAILED,
+    FINISHED,
     JOB_FILES,
+    PENDING,
+    RUNNING,
     STATUS_DIR,
     JobState,
     JobSubmission,
     JobSubmissionError,
     RemoteJobManager,
+    WorkflowError,
 )
-from law_core.workflow.submission import FAILED, FINISHED, PENDING, RUNNING
 from law_core_htcondor.submit_file import (
     arguments_value,
     classad_literal,
@@ -85,7 +88,7 @@ class HTCondorJobManager(RemoteJobManager):
     def _config_number(self, option: str, default: float, integer: bool = False) -> Any:
         """A number from ``[htcondor]``; empty means ``default``, anything else that is no
         number is a ConfigError naming the option, value and file line."""
-        from law_core.config import get_config
+        from law_core.plugin import get_config
 
         config = get_config()
         if not str(config.get(self.name, option, default="")).strip():
@@ -113,7 +116,7 @@ class HTCondorJobManager(RemoteJobManager):
         value = getattr(self.workflow, "htcondor_file_transfer", None)
         if value is not None:
             return bool(value)
-        from law_core.config import get_config
+        from law_core.plugin import get_config
 
         return get_config().get_bool(self.name, "file_transfer", default=False)
 
@@ -147,7 +150,7 @@ class HTCondorJobManager(RemoteJobManager):
     def _max_runtime(self) -> int | None:
         minutes = getattr(self.workflow, "htcondor_max_runtime", 0)
         if not minutes and (text := self.config("max_runtime")):
-            from law_core.parameters import DurationParameter
+            from law_core.plugin import DurationParameter
 
             try:
                 minutes = DurationParameter(unit="m").parse(text)
@@ -245,7 +248,7 @@ class HTCondorJobManager(RemoteJobManager):
         return "\n".join(lines) + "\n"
 
     def _config_list(self, option: str) -> list[str]:
-        from law_core.config import get_config
+        from law_core.plugin import get_config
 
         return get_config().get_list(self.name, option, default=[])
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import luigi
 
-from law_core.parameters import BytesParameter, DurationParameter, OptionalBoolParameter
+from law_core.plugin import BytesParameter, DurationParameter, OptionalBoolParameter
 
 PARAMETERS = {
     "htcondor_pool": luigi.Parameter(

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 
-from law_core.errors import WorkflowError
+from law_core.plugin import WorkflowError
 
 #: a ``$`` that starts a macro reference: ``$(NAME)``, ``$ENV(NAME)``, ``$INT(...)``, ...
 _MACRO_DOLLAR = re.compile(r"\$(?=[A-Za-z0-9_]*\()")

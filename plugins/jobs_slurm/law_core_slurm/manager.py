@@ -16,15 +16,19 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from law_core.config import get_config
-from law_core.errors import ConfigError, WorkflowError
-from law_core.workflow.remote import (
+from law_core.plugin import (
+    FAILED,
+    FINISHED,
+    PENDING,
+    RUNNING,
+    ConfigError,
     JobState,
     JobSubmission,
     JobSubmissionError,
     RemoteJobManager,
+    WorkflowError,
+    get_config,
 )
-from law_core.workflow.submission import FAILED, FINISHED, PENDING, RUNNING
 
 logger = logging.getLogger("law_core_slurm")
 

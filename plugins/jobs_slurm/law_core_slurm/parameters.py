@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import luigi
 
-from law_core.parameters import BytesParameter, DurationParameter
+from law_core.plugin import BytesParameter, DurationParameter
 
 PARAMETERS = {
     "slurm_partition": luigi.Parameter(

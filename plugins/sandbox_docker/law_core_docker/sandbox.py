@@ -19,10 +19,18 @@ import sys
 import uuid
 from typing import Any
 
-from law_core.errors import ConfigError, TaskError
-from law_core.sandbox import Mount, Sandbox, parse_mounts
-from law_core.sandbox.container import config_file_mount, merge_mounts, wrap_command
-from law_core.sandbox.interrupt import Interrupted, interruptible
+from law_core.plugin import (
+    ConfigError,
+    Interrupted,
+    Mount,
+    Sandbox,
+    TaskError,
+    config_file_mount,
+    interruptible,
+    merge_mounts,
+    parse_mounts,
+    wrap_command,
+)
 
 #: every container law-core creates carries this label (its value: the sandbox key)
 LABEL = "law-core.sandbox"
@@ -98,7 +106,7 @@ class DockerSandbox(Sandbox):
         check_image_reference(self.name)
 
     def _cfg(self) -> Any:
-        from law_core.config import get_config
+        from law_core.plugin import get_config
 
         return get_config()
 
@@ -168,7 +176,7 @@ class DockerSandbox(Sandbox):
         from docker.types import DeviceRequest
         from docker.types import Mount as DockerMount
 
-        from law_core.config import get_config
+        from law_core.plugin import get_config
 
         env = dict(env)
         code_mounts: list[Mount] = []

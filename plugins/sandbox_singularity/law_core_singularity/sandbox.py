@@ -29,10 +29,17 @@ import time
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from law_core.errors import TaskError
-from law_core.sandbox import Mount, Sandbox, parse_mounts
-from law_core.sandbox.container import config_file_mount, merge_mounts, wrap_command
-from law_core.sandbox.interrupt import Interrupted, interruptible
+from law_core.plugin import (
+    Interrupted,
+    Mount,
+    Sandbox,
+    TaskError,
+    config_file_mount,
+    interruptible,
+    merge_mounts,
+    parse_mounts,
+    wrap_command,
+)
 
 _TOOLS = ("apptainer", "singularity")
 
@@ -57,7 +64,7 @@ class SingularitySandbox(Sandbox):
     def config(self, option: str, default: Any = None) -> Any:
         """An option of ``[apptainer]`` (for ``apptainer::``), ``[singularity]``, else
         ``[sandbox]``, else ``default``."""
-        from law_core.config import get_config
+        from law_core.plugin import get_config
 
         config = get_config()
         for section in (*self._sections(), "sandbox"):
@@ -66,13 +73,13 @@ class SingularitySandbox(Sandbox):
         return default
 
     def _section_of(self, option: str) -> str:
-        from law_core.config import get_config
+        from law_core.plugin import get_config
 
         config = get_config()
         return next((s for s in self._sections() if config.has(s, option)), "singularity")
 
     def _bool(self, option: str, default: bool) -> bool:
-        from law_core.config import get_config
+        from law_core.plugin import get_config
 
         return get_config().get_bool(self._section_of(option), option, default=default)
 
@@ -139,7 +146,7 @@ class SingularitySandbox(Sandbox):
             cwd: str) -> int:
         from spython.main import Client
 
-        from law_core.config import get_config
+        from law_core.plugin import get_config
 
         image = self.image()
         binary = self.binary()

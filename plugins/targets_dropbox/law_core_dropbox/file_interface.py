@@ -57,10 +57,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
-from law_core.errors import LawCoreError, PluginError, TargetError
-from law_core.targets.file_interface import FileInterface, is_definitive
-from law_core.targets.file_system import StatResult
-from law_core.targets.uri import normalize_path
+from law_core.plugin import (
+    FileInterface,
+    LawCoreError,
+    PluginError,
+    StatResult,
+    TargetError,
+    is_definitive,
+    normalize_path,
+)
 from law_core_dropbox.content_hash import BLOCK_SIZE, ContentHasher, block_digests
 from law_core_dropbox.plugin import CONFIG_DEFAULTS, CONFIG_SECTION
 
@@ -396,7 +401,7 @@ class DropboxFileInterface(FileInterface):
     def _current(self) -> _State:
         """The client of this process for the current config (made on first use, again
         in a forked child and when the config changed the settings)."""
-        from law_core.config import get_config
+        from law_core.plugin import get_config
 
         config = get_config()
         if self._lock_pid != os.getpid():
@@ -843,7 +848,7 @@ def _ca_session(ca_certs: str) -> Any:
 
 
 def _parse(option: str, kind: str, value: str, where: str) -> Any:
-    from law_core.parameters import BytesParameter
+    from law_core.plugin import BytesParameter
 
     value = value.strip()
     try:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from law_core.targets.file_system import FileSystem
-from law_core.targets.remote import RemoteFileSystem
+from law_core.plugin import FileSystem, RemoteFileSystem
 from law_core_dropbox.file_interface import DropboxFileInterface
 
 

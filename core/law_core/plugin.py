@@ -1,0 +1,180 @@
+"""The plugin API: everything a law-core plugin imports from the core, in one module.
+
+A plugin imports from ``law_core.plugin`` (and, in its tests, from ``law_core.testing``)
+and from nowhere else in the core: what is here is kept stable for plugin authors; every
+other module of the core is internal and may change. ``import law_core.plugin`` is cheap
+(hookimpl, the records and the errors are loaded at once; everything else, luigi
+included, on first use), so that the entry-point module of a plugin can use it too.
+
+Every plugin
+    :data:`hookimpl` marks the hook implementations of the entry-point module (the hooks
+    and their contracts: :mod:`law_core.hookspecs`). The records a hook returns name a
+    backend and point lazily (``"module:Class"``) at its class: :class:`FileSystemRecord`,
+    :class:`FormatterRecord`, :class:`JobManagerRecord`, :class:`SandboxRecord`,
+    :class:`CliCommandRecord` (all :class:`Record`). :func:`get_config` reads the
+    ``law.cfg`` in effect (a plugin's defaults come from ``law_core_config_defaults`` or
+    ``JobManagerRecord.config_defaults``); :class:`BytesParameter`,
+    :class:`DurationParameter` and :class:`OptionalBoolParameter` serve the parameters a
+    job manager adds to workflows.
+
+Errors (raise them with a message that says what was wrong and what to do)
+    :class:`LawCoreError` is the base of all; :class:`PluginError` (a backend library is
+    missing or unusable), :class:`ConfigError`, :class:`ParameterError`,
+    :class:`TaskError`, :class:`TargetError`, :class:`FormatterError`,
+    :class:`WorkflowError` and its :class:`JobSubmissionError` (the batch system refused a
+    submission).
+
+File formats
+    subclass :class:`Formatter` (classmethods ``load(path)`` and ``dump(path, obj)`` on
+    local paths).
+
+Storage
+    remote storage subclasses :class:`RemoteFileSystem` and implements a
+    :class:`FileInterface` (single requests on full URIs, answering with
+    :class:`StatResult`; :data:`DEFINITIVE_ERRNOS` and :func:`is_definitive` say which
+    errors are the storage's answer and which mean "could not ask", the basis of
+    failover). Any other file system subclasses :class:`FileSystem`. Its targets are
+    :class:`FileSystemTarget`, :class:`FileTarget`, :class:`DirectoryTarget` and, on remote
+    storage, :class:`RemoteFileTarget` and :class:`RemoteDirectoryTarget`. URI helpers:
+    :func:`scheme_of`, :func:`split_uri`, :func:`join_uri`, :func:`normalize_path`,
+    :func:`redact` (secrets out of messages); bases: :func:`parse_bases`,
+    :data:`OPERATIONS`.
+
+Batch systems
+    subclass :class:`RemoteJobManager` and implement ``submit(jobs)`` (a list of
+    :class:`JobSubmission`, raising :class:`JobSubmissionError` when refused),
+    ``query(ids)`` (a :class:`JobState` per job, whose status is :data:`PENDING`,
+    :data:`RUNNING`, :data:`FINISHED` or :data:`FAILED`) and ``cancel(ids)``. Without a
+    shared file system, transfer :data:`JOB_FILES` of the job directory in and its
+    :data:`STATUS_DIR` back. :func:`forwarded_variables` selects the variables declared
+    by ``forward_env``, and nothing else, for a job's environment.
+
+Software environments
+    subclass :class:`Sandbox` (``run(command, env, mounts, cwd)``), with :class:`Mount` and
+    :func:`parse_mounts`. Containers reuse the host's law-core code through
+    :func:`wrap_command`, :func:`config_file_mount` and :func:`merge_mounts`, and clean up
+    on SIGINT/SIGTERM with :func:`interruptible` (raising :class:`Interrupted`).
+    :func:`forwarded_variables` as above.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from law_core.errors import (
+    ConfigError,
+    FormatterError,
+    JobSubmissionError,
+    LawCoreError,
+    ParameterError,
+    PluginError,
+    TargetError,
+    TaskError,
+    WorkflowError,
+)
+from law_core.hookspecs import hookimpl
+from law_core.records import (
+    CliCommandRecord,
+    FileSystemRecord,
+    FormatterRecord,
+    JobManagerRecord,
+    Record,
+    SandboxRecord,
+)
+
+if TYPE_CHECKING:  # for type checkers; at run time these are imported on first use
+    from law_core.config import get_config
+    from law_core.environment import forwarded_variables
+    from law_core.formatter import Formatter
+    from law_core.parameters import BytesParameter, DurationParameter, OptionalBoolParameter
+    from law_core.sandbox.base import Mount, Sandbox, parse_mounts
+    from law_core.sandbox.container import config_file_mount, merge_mounts, wrap_command
+    from law_core.sandbox.interrupt import Interrupted, interruptible
+    from law_core.targets.failover import OPERATIONS, parse_bases
+    from law_core.targets.file import DirectoryTarget, FileSystemTarget, FileTarget
+    from law_core.targets.file_interface import DEFINITIVE_ERRNOS, FileInterface, is_definitive
+    from law_core.targets.file_system import FileSystem, StatResult
+    from law_core.targets.remote import RemoteDirectoryTarget, RemoteFileSystem, RemoteFileTarget
+    from law_core.targets.uri import join_uri, normalize_path, redact, scheme_of, split_uri
+    from law_core.workflow.remote import (
+        JOB_FILES,
+        STATUS_DIR,
+        JobState,
+        JobSubmission,
+        RemoteJobManager,
+    )
+    from law_core.workflow.submission import FAILED, FINISHED, PENDING, RUNNING
+
+#: name -> module of what is imported on first use (these modules import luigi or more)
+_LAZY = {
+    # every plugin
+    "get_config": "law_core.config",
+    "BytesParameter": "law_core.parameters", "DurationParameter": "law_core.parameters",
+    "OptionalBoolParameter": "law_core.parameters",
+    "forwarded_variables": "law_core.environment",
+    # file formats
+    "Formatter": "law_core.formatter",
+    # storage
+    "FileInterface": "law_core.targets.file_interface",
+    "DEFINITIVE_ERRNOS": "law_core.targets.file_interface",
+    "is_definitive": "law_core.targets.file_interface",
+    "FileSystem": "law_core.targets.file_system", "StatResult": "law_core.targets.file_system",
+    "RemoteFileSystem": "law_core.targets.remote",
+    "RemoteFileTarget": "law_core.targets.remote",
+    "RemoteDirectoryTarget": "law_core.targets.remote",
+    "FileSystemTarget": "law_core.targets.file", "FileTarget": "law_core.targets.file",
+    "DirectoryTarget": "law_core.targets.file",
+    "scheme_of": "law_core.targets.uri", "split_uri": "law_core.targets.uri",
+    "join_uri": "law_core.targets.uri", "normalize_path": "law_core.targets.uri",
+    "redact": "law_core.targets.uri",
+    "OPERATIONS": "law_core.targets.failover", "parse_bases": "law_core.targets.failover",
+    # batch systems
+    "RemoteJobManager": "law_core.workflow.remote", "JobSubmission": "law_core.workflow.remote",
+    "JobState": "law_core.workflow.remote", "JOB_FILES": "law_core.workflow.remote",
+    "STATUS_DIR": "law_core.workflow.remote",
+    "PENDING": "law_core.workflow.submission", "RUNNING": "law_core.workflow.submission",
+    "FINISHED": "law_core.workflow.submission", "FAILED": "law_core.workflow.submission",
+    # software environments
+    "Sandbox": "law_core.sandbox.base", "Mount": "law_core.sandbox.base",
+    "parse_mounts": "law_core.sandbox.base",
+    "wrap_command": "law_core.sandbox.container",
+    "config_file_mount": "law_core.sandbox.container",
+    "merge_mounts": "law_core.sandbox.container",
+    "interruptible": "law_core.sandbox.interrupt", "Interrupted": "law_core.sandbox.interrupt",
+}
+
+__all__ = [
+    # every plugin
+    "hookimpl", "Record", "CliCommandRecord", "get_config", "BytesParameter", "DurationParameter",
+    "OptionalBoolParameter", "forwarded_variables",
+    # errors
+    "LawCoreError", "PluginError", "ConfigError", "ParameterError", "TaskError", "TargetError",
+    "FormatterError", "WorkflowError", "JobSubmissionError",
+    # file formats
+    "FormatterRecord", "Formatter",
+    # storage
+    "FileSystemRecord", "FileInterface", "DEFINITIVE_ERRNOS", "is_definitive", "StatResult",
+    "FileSystem", "RemoteFileSystem", "FileSystemTarget", "FileTarget", "DirectoryTarget",
+    "RemoteFileTarget", "RemoteDirectoryTarget", "scheme_of", "split_uri", "join_uri",
+    "normalize_path", "redact", "OPERATIONS", "parse_bases",
+    # batch systems
+    "JobManagerRecord", "RemoteJobManager", "JobSubmission", "JobState", "PENDING", "RUNNING",
+    "FINISHED", "FAILED", "JOB_FILES", "STATUS_DIR",
+    # software environments
+    "SandboxRecord", "Sandbox", "Mount", "parse_mounts", "wrap_command", "config_file_mount",
+    "merge_mounts", "interruptible", "Interrupted",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'law_core.plugin' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
