@@ -15,9 +15,6 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
-#: plugins not yet moved onto law_core.plugin (being edited elsewhere; move, then drop)
-NOT_YET = {"targets_gfal"}
-
 #: what the entry-point module may import besides law_core.plugin: it is imported at
 #: discovery and keeps the cheap imports it has always had (hookimpl and the records)
 ENTRY_POINT_ALLOWED = {"law_core.plugin", "law_core.hookspecs", "law_core.records"}
@@ -66,7 +63,7 @@ def _core_imports(path: Path) -> list[tuple[int, str]]:
     return found
 
 
-PLUGINS = [d for d in _plugin_dirs() if d.name not in NOT_YET]
+PLUGINS = _plugin_dirs()
 
 
 @pytest.mark.parametrize("plugin_dir", PLUGINS, ids=lambda d: d.name)
@@ -80,11 +77,6 @@ def test_plugin_imports_the_core_only_through_law_core_plugin(plugin_dir: Path) 
         wrong += [f"{path.relative_to(REPO)}:{line}: {name}"
                   for line, name in _core_imports(path) if name not in allowed]
     assert not wrong, "import these from law_core.plugin instead:\n" + "\n".join(wrong)
-
-
-def test_not_yet_moved_plugins_exist() -> None:
-    """An entry of NOT_YET that no longer names a plugin would silently exempt nothing."""
-    assert NOT_YET <= {d.name for d in _plugin_dirs()}
 
 
 def test_every_exported_name_exists() -> None:

@@ -8,6 +8,11 @@ as in CI:
   Slurm tools at it while the session lasts;
 - ``law_core_xrootd_server``: an XRootD server on loopback, as its root URL
   (``root://127.0.0.1:PORT//``);
+- ``law_core_webdav_server``: XRootD with its HTTP plugin (XrdHttp) on loopback as a
+  WebDAV server, as its root URL (``davs://127.0.0.1:PORT/``, ``.server`` is the
+  :class:`~law_core.testing.services.WebDAVServer`); its host certificate comes from a test
+  CA that ``X509_CERT_DIR`` points at while the session lasts (davix reads it when a gfal2
+  context is created: make the context after the fixture);
 - ``law_core_docker_image``: a Docker daemon (the running one, else ``dockerd`` started
   for the session) with a Debian image built locally (debootstrap + docker import; nothing
   is pulled), as its tag.
@@ -87,6 +92,31 @@ def law_core_xrootd_server() -> Iterator[str]:
         with xrootd_server(root) as url:
             yield url
     finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def law_core_webdav_server() -> Iterator[str]:
+    _require(("xrootd", "openssl"), "a WebDAV server (XRootD's XrdHttp)",
+             "xrootd-server xrootd-server-plugins openssl")
+    import tempfile
+
+    from law_core.testing.services import webdav_server
+
+    # as root the server runs as nobody, who must be able to enter its directory
+    root = tempfile.mkdtemp(prefix="law-core-webdav-")
+    os.chmod(root, 0o755)
+    old = os.environ.get("X509_CERT_DIR")
+    try:
+        with webdav_server(root) as url:
+            # davix trusts the test CA through this (gfal2's [X509] CA_PATH is not used)
+            os.environ["X509_CERT_DIR"] = str(url.server.cert_dir)  # type: ignore[attr-defined]
+            yield url
+    finally:
+        if old is None:
+            os.environ.pop("X509_CERT_DIR", None)
+        else:
+            os.environ["X509_CERT_DIR"] = old
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -10,6 +10,10 @@ The files it serves live in ``tmp_dir/xrootd/data`` (``data_dir(tmp_dir)``). XRo
 to run as root, so as root it runs as ``nobody`` (``-R nobody``) and ``tmp_dir`` must be
 reachable by that user. A missing ``xrootd`` binary is an error, never a skip: the tests
 of a storage backend prove nothing without the storage.
+
+:func:`webdav_server` runs XRootD with its HTTP plugin (XrdHttp) as a WebDAV server
+(``davs://127.0.0.1:PORT/`` with a test CA made for it; clients trust it through
+``X509_CERT_DIR``), its files in ``tmp_dir/xrdhttp/data``.
 """
 
 from __future__ import annotations
@@ -59,6 +63,9 @@ class XRootDServer:
     everything the server wrote. ``tpc`` enables third-party copies between servers.
     """
 
+    #: the subdirectory of ``tmp_dir`` with the server's config, logs and data
+    dirname = "xrootd"
+
     def __init__(self, tmp_dir: str | os.PathLike[str], port: int | None = None,
                  tpc: bool = True, binary: str = "xrootd"):
         # sbin directories too: a PATH without them must not make the server "missing"
@@ -70,7 +77,7 @@ class XRootDServer:
                 "it (Debian: apt-get install xrootd-server xrootd-client; the project's "
                 "scripts/install-system-packages does it)"
             )
-        self.dir = Path(tmp_dir) / "xrootd"
+        self.dir = Path(tmp_dir) / self.dirname
         self.data = self.dir / "data"
         self._auto_port = port is None
         self._port_retries = 3
@@ -89,9 +96,7 @@ class XRootDServer:
     def log(self) -> Path:
         return self.dir / "xrootd.log"
 
-    def _prepare(self) -> None:
-        for sub in ("data", "admin", "run"):
-            (self.dir / sub).mkdir(parents=True, exist_ok=True)
+    def _config_lines(self) -> list[str]:
         lines = [
             "all.export /",
             f"oss.localroot {self.data}",
@@ -104,10 +109,21 @@ class XRootDServer:
             xrdcp = shutil.which("xrdcp")
             if xrdcp:
                 lines.append(f"ofs.tpc pgm {xrdcp} --server")
-        (self.dir / "xrootd.cfg").write_text("\n".join(lines) + "\n")
+        return lines
+
+    def _prepare(self) -> None:
+        for sub in ("data", "admin", "run"):
+            (self.dir / sub).mkdir(parents=True, exist_ok=True)
+        (self.dir / "xrootd.cfg").write_text("\n".join(self._config_lines()) + "\n")
         if self.run_as:
             self._check_reachable()
             self.chown()
+
+    def _ports(self) -> tuple[int, ...]:
+        return (self.port,)
+
+    def _new_ports(self) -> None:
+        self.port = free_port()
 
     def _check_reachable(self) -> None:
         """As root, the server runs as nobody: every parent must let nobody through."""
@@ -146,16 +162,17 @@ class XRootDServer:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 self.process = None
-                if self._auto_port and _answers(self.port) and self._port_retries > 0:
-                    # someone took the free port in the meantime: take another one
+                if (self._auto_port and any(_answers(p) for p in self._ports())
+                        and self._port_retries > 0):
+                    # someone took a free port in the meantime: take other ones
                     self._port_retries -= 1
-                    self.port = free_port()
+                    self._new_ports()
                     self._prepare()
                     return self.start(timeout)
                 raise ServiceError(
                     f"xrootd exited on port {self.port}:\n{self._log_tail()}"
                 )
-            if _answers(self.port):
+            if all(_answers(p) for p in self._ports()):
                 return self.url
             time.sleep(0.05)
         self.stop()
@@ -177,7 +194,7 @@ class XRootDServer:
                 self.process.wait()
         self.process = None
         deadline = time.monotonic() + 10
-        while _answers(self.port) and time.monotonic() < deadline:
+        while any(_answers(p) for p in self._ports()) and time.monotonic() < deadline:
             time.sleep(0.05)
 
     def cleanup(self) -> None:
@@ -193,11 +210,100 @@ class XRootDServer:
         return "\n".join(text.splitlines()[-lines:]) or "(no log)"
 
 
+def make_test_pki(directory: str | os.PathLike[str]) -> Path:
+    """A throwaway CA and a host certificate for ``localhost`` and ``127.0.0.1`` in
+    ``directory`` (``ca.pem``, ``hostcert.pem``, ``hostkey.pem``); returns the trust
+    directory (``certificates/<hash>.0``) that clients are pointed at with
+    ``X509_CERT_DIR``. davix checks the subjectAltName, so the host certificate has both."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise ServiceError("openssl is not installed, so no test certificates can be made "
+                           "(Debian: apt-get install openssl)")
+    pki = Path(directory)
+    certs = pki / "certificates"
+    certs.mkdir(parents=True, exist_ok=True)
+    (pki / "ext.cnf").write_text(
+        "[host]\nbasicConstraints=critical,CA:false\n"
+        "keyUsage=critical,digitalSignature,keyEncipherment\n"
+        "extendedKeyUsage=serverAuth,clientAuth\n"
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\n"
+        "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n")
+
+    def run(*args: str) -> str:
+        done = subprocess.run([openssl, *args], cwd=pki, capture_output=True, text=True)
+        if done.returncode:
+            raise ServiceError(f"openssl {args[0]} failed: {done.stderr.strip()}")
+        return done.stdout
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-sha256",
+        "-subj", "/DC=test/DC=law-core/CN=law-core Test CA", "-keyout", "ca.key",
+        "-out", "ca.pem", "-addext", "basicConstraints=critical,CA:true",
+        "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-sha256",
+        "-subj", "/DC=test/DC=law-core/CN=localhost", "-keyout", "hostkey.pem",
+        "-out", "host.csr")
+    run("x509", "-req", "-in", "host.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-days", "30", "-sha256", "-extfile", "ext.cnf",
+        "-extensions", "host", "-out", "hostcert.pem")
+    ca_hash = run("x509", "-in", "ca.pem", "-noout", "-hash").strip()
+    shutil.copyfile(pki / "ca.pem", certs / f"{ca_hash}.0")
+    (pki / "hostkey.pem").chmod(0o400)
+    return certs
+
+
+class WebDAVServer(XRootDServer):
+    """XRootD with its HTTP plugin (XrdHttp) on 127.0.0.1: a WebDAV server for
+    ``davs://``, ``https://``, ``dav://`` and ``http://`` on :attr:`http_port` (TLS is
+    detected per connection), besides ``root://`` on :attr:`port`, over the same files.
+
+    Its host certificate comes from a test CA made in its directory; clients trust it
+    through ``X509_CERT_DIR`` = :attr:`cert_dir` (see :func:`webdav_server`).
+    """
+
+    dirname = "xrdhttp"
+
+    def __init__(self, tmp_dir: str | os.PathLike[str], port: int | None = None,
+                 http_port: int | None = None, scheme: str = "davs"):
+        self.http_port = http_port or free_port()
+        self.scheme = scheme
+        self.cert_dir = make_test_pki(Path(tmp_dir) / self.dirname / "pki")
+        super().__init__(tmp_dir, port=port, tpc=False)
+
+    @property
+    def url(self) -> str:
+        """The server's root URL in :attr:`scheme`, ``davs://127.0.0.1:PORT/``."""
+        return self.url_for(self.scheme)
+
+    def url_for(self, scheme: str) -> str:
+        """The root URL in ``scheme``: ``davs``, ``https``, ``dav``, ``http`` or ``root``."""
+        if scheme in ("root", "xroot"):
+            return f"{scheme}://127.0.0.1:{self.port}//"
+        return f"{scheme}://127.0.0.1:{self.http_port}/"
+
+    def _config_lines(self) -> list[str]:
+        pki = self.cert_dir.parent
+        lines = [line for line in super()._config_lines() if not line.startswith("xrootd.chksum")]
+        return [
+            *lines,
+            "xrootd.chksum max 2 adler32 md5",
+            f"xrd.protocol XrdHttp:{self.http_port} libXrdHttp.so",
+            f"xrd.tls {pki / 'hostcert.pem'} {pki / 'hostkey.pem'}",
+            f"xrd.tlsca certdir {self.cert_dir}",
+            "http.listingdeny false",
+        ]
+
+    def _ports(self) -> tuple[int, ...]:
+        return (self.port, self.http_port)
+
+    def _new_ports(self) -> None:
+        self.port, self.http_port = free_port(), free_port()
+
+
 class ServerURL(str):
     """A service's URL (a plain ``str``) that also holds the :attr:`server` behind it,
     for tests that stop and restart it."""
 
-    server: XRootDServer
+    server: XRootDServer  # or a WebDAVServer
 
 
 @contextmanager
@@ -207,6 +313,22 @@ def xrootd_server(tmp_dir: str | os.PathLike[str], port: int | None = None
     (``root://127.0.0.1:PORT//``; ``.server`` is the :class:`XRootDServer`). It serves
     ``data_dir(tmp_dir)``; the directory is removed afterwards."""
     server = XRootDServer(tmp_dir, port=port)
+    try:
+        url = ServerURL(server.start())
+        url.server = server
+        yield url
+    finally:
+        server.cleanup()
+
+
+@contextmanager
+def webdav_server(tmp_dir: str | os.PathLike[str], scheme: str = "davs"
+                  ) -> Iterator[ServerURL]:
+    """A WebDAV server (XRootD's XrdHttp, :class:`WebDAVServer`) on loopback during the
+    block; yields its root URL in ``scheme`` (``davs://127.0.0.1:PORT/``; ``.server`` is
+    the server, ``.server.cert_dir`` the directory to set as ``X509_CERT_DIR``). Its
+    directory is removed afterwards."""
+    server = WebDAVServer(tmp_dir, scheme=scheme)
     try:
         url = ServerURL(server.start())
         url.server = server

@@ -7,6 +7,7 @@ the context by ``os.getpid()`` and creates a fresh one in a new process.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -14,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from law_core.errors import PluginError
+from law_core.plugin import PluginError
 
 #: ``[gfal]`` option -> XRootD client environment variable
 XRD_ENVIRONMENT = {
@@ -47,7 +48,7 @@ def gfal2_module() -> Any:
 def _apply_xrootd_environment() -> None:
     """Settings of the XRootD client, read once per process when it starts: an
     environment variable set by the user wins over the ``[gfal]`` config."""
-    from law_core.config import get_config
+    from law_core.plugin import get_config
     from law_core_gfal.plugin import CONFIG_DEFAULTS
 
     cfg = get_config()
@@ -56,6 +57,31 @@ def _apply_xrootd_environment() -> None:
             continue
         value = cfg.get_int("gfal", option, default=int(CONFIG_DEFAULTS[option]))
         os.environ[variable] = str(value)
+
+
+def backend_debug() -> bool:
+    """Whether the backends' own logging should show: law-core logs at DEBUG
+    (``law-core run --log-level DEBUG``), or the user set the ``gfal2`` logger to DEBUG."""
+    own = logging.getLogger("gfal2").level
+    return (logging.getLogger("law_core").isEnabledFor(logging.DEBUG)
+            or logging.NOTSET < own <= logging.DEBUG)
+
+
+def _set_backend_verbosity(gfal2: Any) -> None:
+    """Keep gfal2, davix and the XRootD client quiet unless :func:`backend_debug`.
+
+    The gfal2 bindings default to "verbose" and forward to the ``gfal2`` Python logger at
+    INFO: a run whose outputs were on ``davs://`` printed every HTTP header davix saw
+    (thousands of lines) and a warning per request about tokens. At "normal" gfal2 and
+    davix (whose level the HTTP plugin takes from gfal2's when the context loads it) say
+    nothing; failures still raise with their reason. Called before each context is made.
+    """
+    if backend_debug():
+        gfal2.set_verbose(gfal2.verbose_level.verbose)
+        # read by the XRootD client once per process; a user's setting wins
+        os.environ.setdefault("XRD_LOGLEVEL", "Info")
+    else:
+        gfal2.set_verbose(gfal2.verbose_level.normal)
 
 
 @contextmanager
@@ -83,6 +109,7 @@ def get_context() -> Any:
         if _context is None or _context_pid != pid:
             gfal2 = gfal2_module()
             _apply_xrootd_environment()
+            _set_backend_verbosity(gfal2)
             with signals_kept():
                 _context = gfal2.creat_context()
             _context_pid = pid

@@ -12,10 +12,9 @@ import errno
 import os
 import stat as stat_module
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
-from law_core.targets.file_interface import DEFINITIVE_ERRNOS, FileInterface
-from law_core.targets.file_system import StatResult
-from law_core.targets.uri import redact, scheme_of
+from law_core.plugin import DEFINITIVE_ERRNOS, FileInterface, StatResult, redact, scheme_of
 from law_core_gfal import transfer
 from law_core_gfal.context import get_context, gfal2_module, signals_kept
 from law_core_gfal.plugin import SCHEMES
@@ -42,12 +41,27 @@ _ANSWERS_BY_TEXT = {os.strerror(code): code for code in (
 )}
 
 
-def _error(err: Any, uri: str, what: str) -> OSError:
-    """The OSError for a ``gfal2.GError`` (its ``code`` is an errno)."""
+#: the longest name (one path component) that common storage file systems take
+NAME_MAX = 255
+
+
+def _name_too_long(uri: str) -> bool:
+    path = urlsplit(uri).path
+    return any(len(part.encode("utf-8", "surrogateescape")) > NAME_MAX
+               for part in path.split("/"))
+
+
+def _error(err: Any, uri: str, what: str, *others: str) -> OSError:
+    """The OSError for a ``gfal2.GError`` (its ``code`` is an errno); ``others`` are
+    further URIs of the request (a copy's destination)."""
     text = str(err).strip()
     code = getattr(err, "code", 0) or errno.EIO
     if code not in DEFINITIVE_ERRNOS:
         code = next((c for t, c in _ANSWERS_BY_TEXT.items() if t in text), code)
+    if code not in DEFINITIVE_ERRNOS and any(_name_too_long(u) for u in (uri, *others)):
+        # XrdHttp answers a name its disk refuses as too long with "HTTP 500"
+        code = errno.ENAMETOOLONG
+        text = f"{os.strerror(code)} ({text})"
     return OSError(code, f"{what} failed: {redact(text)}", redact(uri))
 
 
@@ -76,7 +90,7 @@ class GFALFileInterface(FileInterface):
             with signals_kept():
                 return func(*args)
         except gfal2.GError as err:
-            raise _error(err, uri, what) from None
+            raise _error(err, uri, what, *(a for a in args if isinstance(a, str))) from None
 
     # metadata
 

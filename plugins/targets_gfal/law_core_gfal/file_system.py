@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from law_core.targets.failover import OPERATIONS, parse_bases
-from law_core.targets.remote import RemoteFileSystem
-from law_core.targets.uri import scheme_of
+from law_core.plugin import OPERATIONS, RemoteFileSystem, parse_bases, scheme_of
 from law_core_gfal.file_interface import GFALFileInterface
 
 

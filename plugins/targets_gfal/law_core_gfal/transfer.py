@@ -41,10 +41,20 @@ def needs_helper() -> bool:
     return _transfer_pid is not None and _transfer_pid != os.getpid()
 
 
+#: set for the helper when the backends' logging should show (law-core at DEBUG)
+DEBUG_VARIABLE = "LAW_CORE_GFAL_HELPER_DEBUG"
+
+
 def _start_helper() -> subprocess.Popen[str]:
+    from law_core_gfal.context import backend_debug
+
+    env = dict(os.environ)
+    env.pop(DEBUG_VARIABLE, None)
+    if backend_debug():
+        env[DEBUG_VARIABLE] = "1"
     return subprocess.Popen(
         [sys.executable, "-m", "law_core_gfal.transfer"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1, env=env,
     )
 
 
@@ -80,6 +90,11 @@ def _serve() -> None:
     # gfal2 and XRootD may print: keep the protocol channel for answers only
     answers = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
+    if os.environ.get(DEBUG_VARIABLE) == "1":
+        # the parent logs at DEBUG: the backends' lines go to the shared stderr too
+        import logging
+
+        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s: %(message)s")
     for line in sys.stdin:
         request = json.loads(line)
         try:

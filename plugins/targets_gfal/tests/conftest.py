@@ -14,6 +14,7 @@ import pytest
 pytest.register_assert_rewrite("law_core.testing.file_interface", "law_core.testing.remote")
 
 from law_core.testing.services import (  # noqa: E402
+    WebDAVServer,
     XRootDServer,
     free_port,
     xrootd_server,
@@ -31,6 +32,17 @@ def xrootd() -> Iterator[XRootDServer]:
             yield url.server
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def webdav(law_core_webdav_server: str) -> WebDAVServer:
+    """XRootD's WebDAV server (XrdHttp); ``webdav.url`` is ``davs://127.0.0.1:PORT/``."""
+    from law_core_gfal.context import reset_context
+
+    # davix reads X509_CERT_DIR (set by the fixture) when a gfal2 context is created: one
+    # made by an earlier test would not trust the server's test CA
+    reset_context()
+    return law_core_webdav_server.server  # type: ignore[attr-defined]
 
 
 @pytest.fixture

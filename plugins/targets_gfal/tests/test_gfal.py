@@ -25,9 +25,16 @@ from law_core.targets.collection import SiblingFileCollection
 from law_core.targets.file_system import FileSystem
 from law_core.targets.remote import RemoteDirectoryTarget, RemoteFileTarget
 from law_core.testing import FileSystemSuite
+from law_core.testing.cli import run_cli
 from law_core.testing.file_interface import FileInterfaceSuite
 from law_core.testing.remote import RemoteFileSystemSuite, counting
-from law_core.testing.services import ServiceError, XRootDServer, data_dir, xrootd_server
+from law_core.testing.services import (
+    ServiceError,
+    WebDAVServer,
+    XRootDServer,
+    data_dir,
+    xrootd_server,
+)
 
 
 def _unique() -> str:
@@ -75,6 +82,42 @@ class TestGFALOnXRootD(RemoteFileSystemSuite):
 
     def dead_base(self) -> str:
         return f"root://127.0.0.1:{self.dead_port}//suite"
+
+    def stop_storage(self) -> None:
+        self.server.stop()
+
+    def start_storage(self) -> None:
+        self.server.start()
+
+
+class TestGFALInterfaceOnWebDAV(FileInterfaceSuite):
+    """davs:// to XRootD's HTTP plugin (XrdHttp), TLS with the fixture's test CA."""
+
+    @pytest.fixture(autouse=True)
+    def _server(self, webdav: WebDAVServer, dead_port: int) -> None:
+        self.server, self.dead_port = webdav, dead_port
+
+    def make_interface(self, tmp_path: Path) -> tuple[GFALFileInterface, str]:
+        return GFALFileInterface(), f"{self.server.url}interface/{_unique()}"
+
+    def unreachable_uri(self) -> str:
+        return f"davs://127.0.0.1:{self.dead_port}/x"
+
+
+class TestGFALOnWebDAV(RemoteFileSystemSuite):
+    """Everything a remote file system promises, over davs:// (XrdHttp)."""
+
+    fs_class = GFALFileSystem
+
+    @pytest.fixture(autouse=True)
+    def _server(self, webdav: WebDAVServer, dead_port: int) -> None:
+        self.server, self.dead_port = webdav, dead_port
+
+    def live_base(self, tmp_path: Path) -> str:
+        return f"{self.server.url}suite/{_unique()}"
+
+    def dead_base(self) -> str:
+        return f"davs://127.0.0.1:{self.dead_port}/suite"
 
     def stop_storage(self) -> None:
         self.server.stop()
@@ -369,3 +412,70 @@ def test_workflow_outputs_on_xrootd_by_config_alone(
     assert os.getpid() not in {x["pid"] for x in loaded}, "the branches ran in workers"
     assert sorted(os.listdir(xrootd.data / sub / "_Letters")) == [
         f"letter_{i}.json" for i in range(6)]
+
+
+# backend logging
+
+_STORE_TASK = """
+import law_core as law
+
+
+class Store(law.Task):
+    def output(self):
+        return self.target("stored.json")
+
+    def run(self):
+        self.output().dump({"stored": True})
+        assert self.output().load() == {"stored": True}
+"""
+
+
+def _run_store(tmp_path: Path, store: str, *args: str) -> Any:
+    (tmp_path / "stored_task.py").write_text(_STORE_TASK)
+    (tmp_path / "law.cfg").write_text(
+        f"[modules]\nstored_task\n\n[target]\nstore = {store}\n")
+    result = run_cli(["run", "stored_task.Store", *args], tmp_path)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_backends_quiet_at_the_default_log_level(webdav: WebDAVServer, tmp_path: Path) -> None:
+    """davix printed every HTTP header at INFO (thousands of lines per run): at the default
+    level only law-core's own lines show; --log-level DEBUG brings the backends back."""
+    base = f"{webdav.url}quiet/{_unique()}"
+    (tmp_path / "quiet").mkdir()
+    quiet = _run_store(tmp_path / "quiet", base)
+    lines = quiet.stderr.splitlines()
+    assert not [line for line in lines if "Davix" in line or "gfal2" in line.lower()
+                or "XrdCl" in line], quiet.stderr
+    assert len(lines) < 30, quiet.stderr
+    assert (webdav.data / base.split("/", 3)[3] / "Store" / "stored.json").exists()
+
+    (tmp_path / "debug").mkdir()
+    debug = _run_store(tmp_path / "debug", f"{base}-debug", "--log-level", "DEBUG")
+    assert "Davix: " in debug.stderr
+
+
+def test_backend_verbosity_follows_the_law_core_logger(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import logging
+
+    import law_core_gfal.context as context
+
+    levels: list[Any] = []
+    gfal2 = context.gfal2_module()
+    monkeypatch.setattr(gfal2, "set_verbose", levels.append)
+    monkeypatch.setenv("XRD_LOGLEVEL", "")  # so that the value set below is undone too
+    monkeypatch.delenv("XRD_LOGLEVEL")
+    logger = logging.getLogger("law_core")
+    old = logger.level
+    try:
+        logger.setLevel(logging.INFO)
+        context._set_backend_verbosity(gfal2)
+        assert levels == [gfal2.verbose_level.normal] and "XRD_LOGLEVEL" not in os.environ
+        logger.setLevel(logging.DEBUG)
+        context._set_backend_verbosity(gfal2)
+        assert levels[-1] == gfal2.verbose_level.verbose
+        assert os.environ["XRD_LOGLEVEL"] == "Info"
+    finally:
+        logger.setLevel(old)
