@@ -13,7 +13,8 @@ import pytest
 import law_core as law
 from law_core.arguments import build_task, task_arguments
 from law_core.errors import ParameterError
-from law_core.testing.cli import run_cli, write_module
+from law_core.testing.cli import run_cli
+from law_core.testing.job_manager import SUITE_TASKS
 from law_core.testing.sandbox import TRICKY_ARGS, TRICKY_VALUES
 
 
@@ -82,36 +83,14 @@ def test_a_parameter_whose_serialization_loses_the_value_is_refused():
 # through real processes: a pool of --workers 2 (jobs and sandboxes: the suites of every
 # job manager and sandbox, law_core.testing)
 
-TRAVELLERS = """
-    import json
-
-    import luigi
-    import law_core as law
-
-
-    class Notes(law.LocalWorkflow):
-        note = luigi.Parameter()
-        day = luigi.DateParameter(default=None)
-        empty = luigi.Parameter(default="x")
-        maybe = law.OptionalBoolParameter()
-        items = luigi.ListParameter(default=[])
-
-        def create_branch_map(self):
-            return 4
-
-        def output(self):
-            return self.local_target(f"notes_{self.branch}.json")
-
-        def run(self):
-            self.output().dump({"note": self.note, "day": str(self.day), "empty": self.empty,
-                                "maybe": self.maybe, "items": list(self.items)})
-"""
-
-
 def test_parameters_reach_pool_processes_exactly(tmp_path):
-    write_module(tmp_path, "travellers", TRAVELLERS)
-    result = run_cli(["run", "travellers.Notes", *TRICKY_ARGS, "--workers", "2"], tmp_path)
+    (tmp_path / "suite_tasks.py").write_text(SUITE_TASKS)
+    result = run_cli(["run", "suite_tasks.SuiteTravels", *TRICKY_ARGS, "--workflow", "local",
+                      "--workers", "2"], tmp_path)
     assert result.returncode == 0, result.stderr
-    outputs = sorted((tmp_path / "data" / "Notes").glob("notes_*.json"))
-    assert len(outputs) == 4
-    assert all(json.loads(p.read_text()) == TRICKY_VALUES for p in outputs)
+    outputs = sorted((tmp_path / "data" / "SuiteTravels").glob("travelled_*.json"))
+    assert len(outputs) == 2
+    for path in outputs:
+        facts = json.loads(path.read_text())
+        facts.pop("pid")
+        assert facts == TRICKY_VALUES
