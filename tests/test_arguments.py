@@ -83,6 +83,7 @@ def test_a_parameter_whose_serialization_loses_the_value_is_refused():
 # through real processes: a pool of --workers 2 (jobs and sandboxes: the suites of every
 # job manager and sandbox, law_core.testing)
 
+
 def test_parameters_reach_pool_processes_exactly(tmp_path):
     (tmp_path / "suite_tasks.py").write_text(SUITE_TASKS)
     result = run_cli(["run", "suite_tasks.SuiteTravels", *TRICKY_ARGS, "--workflow", "local",
