@@ -7,8 +7,7 @@ not pay for importing luigi.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from law_core.lazy_exports import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -56,14 +55,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'law_core' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports('law_core', _EXPORTS, globals())

@@ -59,8 +59,7 @@ Software environments
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from law_core.errors import (
     ConfigError,
@@ -74,6 +73,7 @@ from law_core.errors import (
     WorkflowError,
 )
 from law_core.hookspecs import hookimpl
+from law_core.lazy_exports import lazy_exports
 from law_core.records import (
     CliCommandRecord,
     FileSystemRecord,
@@ -167,14 +167,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'law_core.plugin' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports('law_core.plugin', _LAZY, globals())
