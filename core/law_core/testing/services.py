@@ -312,13 +312,8 @@ def xrootd_server(tmp_dir: str | os.PathLike[str], port: int | None = None
     """An XRootD server on loopback during the block; yields its root URL
     (``root://127.0.0.1:PORT//``; ``.server`` is the :class:`XRootDServer`). It serves
     ``data_dir(tmp_dir)``; the directory is removed afterwards."""
-    server = XRootDServer(tmp_dir, port=port)
-    try:
-        url = ServerURL(server.start())
-        url.server = server
+    with _serving(XRootDServer(tmp_dir, port=port)) as url:
         yield url
-    finally:
-        server.cleanup()
 
 
 @contextmanager
@@ -328,7 +323,13 @@ def webdav_server(tmp_dir: str | os.PathLike[str], scheme: str = "davs"
     block; yields its root URL in ``scheme`` (``davs://127.0.0.1:PORT/``; ``.server`` is
     the server, ``.server.cert_dir`` the directory to set as ``X509_CERT_DIR``). Its
     directory is removed afterwards."""
-    server = WebDAVServer(tmp_dir, scheme=scheme)
+    with _serving(WebDAVServer(tmp_dir, scheme=scheme)) as url:
+        yield url
+
+
+@contextmanager
+def _serving(server: XRootDServer) -> Iterator[ServerURL]:
+    """Start ``server``, yield its root URL (carrying the server), clean it up after."""
     try:
         url = ServerURL(server.start())
         url.server = server
