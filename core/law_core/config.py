@@ -243,11 +243,15 @@ class Config:
         submitting side. A value naming an undefined variable stays as written (it is an
         error where it is used). Credentials are left out: the other side reads them from
         the config file itself, or from variables named in ``forward_env``."""
+        from law_core.registry import get_registry
+
+        declared_secret = get_registry().secret_options()
         values: dict[str, dict[str, str | None]] = {}
         for section in self.sections():
             for option in self.options(section):
                 raw = self._raw(section, option)
-                if any(word in option.lower() for word in SECRET_WORDS):
+                if any(word in option.lower() for word in SECRET_WORDS) or \
+                        (section, option) in declared_secret:
                     continue
                 if raw is not None:
                     try:

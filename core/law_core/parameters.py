@@ -35,6 +35,7 @@ __all__ = [
     "BytesParameter",
     "TaskInstanceParameter",
     "OptionalBoolParameter",
+    "SettingParameter",
 ]
 
 #: String value meaning "not set", for parameters that need a default but have no natural one.
@@ -721,3 +722,30 @@ class OptionalBoolParameter(luigi.Parameter):
         parser_kwargs = super()._parser_kwargs(*args, **kwargs)
         parser_kwargs.update(nargs="?", const="true")
         return parser_kwargs
+
+
+class SettingParameter(luigi.Parameter):
+    """A backend option on the command line (``--slurm-partition``), made by
+    :meth:`law_core.settings.Settings.parameters`: unset (None) unless the user gives it,
+    so that the config, then the declared default, decide; parsed by the option's kind."""
+
+    def __init__(self, spec: Any, section: str) -> None:
+        self.spec = spec
+        help_text = f"{spec.help}; default: [{section}] {spec.name} in the config, else " \
+            f"{spec.text(spec.default) or 'none'}"
+        super().__init__(default=None, significant=False, description=help_text)
+
+    def parse(self, x: Any) -> Any:
+        if x is None or (isinstance(x, str) and not x.strip()):
+            return None
+        try:
+            return self.spec.parse(x)
+        except ValueError as err:
+            raise ParameterError(f"invalid value {x!r} for {self.spec.name}: expected "
+                                 f"{self.spec.describe()} ({err})") from None
+
+    def normalize(self, x: Any) -> Any:
+        return x if x is None else self.parse(x)
+
+    def serialize(self, x: Any) -> str:
+        return "" if x is None else self.spec.text(x)

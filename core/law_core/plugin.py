@@ -15,7 +15,9 @@ Every plugin
     ``law.cfg`` in effect (a plugin's defaults come from ``law_core_config_defaults`` or
     ``JobManagerRecord.config_defaults``); :class:`BytesParameter`,
     :class:`DurationParameter` and :class:`OptionalBoolParameter` serve the parameters a
-    job manager adds to workflows.
+    job manager adds to workflows. A backend declares its options once, as a
+    :class:`Settings` dataclass of :func:`option` fields: the core derives its config
+    defaults, its ``--<name>-<option>`` parameters and the order in which a value is found.
 
 Errors (raise them with a message that says what was wrong and what to do)
     :class:`LawCoreError` is the base of all; :class:`PluginError` (a backend library is
@@ -91,6 +93,7 @@ if TYPE_CHECKING:  # for type checkers; at run time these are imported on first 
     from law_core.sandbox.base import Mount, Sandbox, parse_mounts
     from law_core.sandbox.container import config_file_mount, merge_mounts, wrap_command
     from law_core.sandbox.interrupt import Interrupted, interruptible
+    from law_core.settings import Settings, option
     from law_core.targets.failover import OPERATIONS, parse_bases
     from law_core.targets.file import DirectoryTarget, FileSystemTarget, FileTarget
     from law_core.targets.file_interface import DEFINITIVE_ERRNOS, FileInterface, is_definitive
@@ -113,6 +116,7 @@ _LAZY = {
     "BytesParameter": "law_core.parameters", "DurationParameter": "law_core.parameters",
     "OptionalBoolParameter": "law_core.parameters",
     "forwarded_variables": "law_core.environment",
+    "Settings": "law_core.settings", "option": "law_core.settings",
     # file formats
     "Formatter": "law_core.formatter",
     # storage
@@ -147,7 +151,7 @@ _LAZY = {
 __all__ = [
     # every plugin
     "hookimpl", "Record", "CliCommandRecord", "get_config", "BytesParameter", "DurationParameter",
-    "OptionalBoolParameter", "forwarded_variables",
+    "OptionalBoolParameter", "forwarded_variables", "Settings", "option",
     # errors
     "LawCoreError", "PluginError", "ConfigError", "ParameterError", "TaskError", "TargetError",
     "FormatterError", "WorkflowError", "JobSubmissionError",

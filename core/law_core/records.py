@@ -61,16 +61,33 @@ class FormatterRecord(Record):
 class JobManagerRecord(Record):
     """A run location, selected by ``--workflow NAME``.
 
-    ``parameters`` optionally references a mapping of parameter name to luigi Parameter
-    that every workflow gains when the plugin is installed (``slurm_partition``);
-    ``config_defaults`` go into the config section of the same name.
+    ``settings`` references the backend's :class:`~law_core.settings.Settings`
+    dataclass: its options become parameters of every workflow (``--slurm-partition``)
+    and defaults of the config section of the same name. (``parameters``, a mapping of
+    parameter name to luigi Parameter, and ``config_defaults`` are the older spelling of
+    the same, for plugins not yet on settings.)
     """
 
+    settings: str | None = None
     parameters: str | None = None
     config_defaults: dict[str, str] = field(default_factory=dict)
 
+    def load_settings(self) -> Any:
+        """The settings class, or None when the record names none."""
+        return load_reference(self.settings) if self.settings else None
+
     def load_parameters(self) -> dict[str, Any]:
-        return dict(load_reference(self.parameters)) if self.parameters else {}
+        settings = self.load_settings()
+        parameters = dict(settings.parameters()) if settings is not None else {}
+        if self.parameters:
+            parameters.update(load_reference(self.parameters))
+        return parameters
+
+    def load_config_defaults(self) -> dict[str, str]:
+        settings = self.load_settings()
+        defaults = dict(settings.config_defaults()) if settings is not None else {}
+        defaults.update(self.config_defaults)
+        return defaults
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,9 @@ from being imported at all.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
+import logging
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -20,6 +22,8 @@ from stevedore.named import NamedExtensionManager
 
 from law_core import hookspecs
 from law_core.errors import BackendNotFoundError, FormatterError, PluginConflictError, PluginError
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # annotations only: discovery stays cheap
     from law_core.records import (
@@ -365,9 +369,26 @@ class Registry:
         for impl in self.manager.hook.law_core_config_defaults.get_hookimpls():
             add(impl.plugin_name, impl.function() or {})
         for name, provided in self._provided_for("job manager").items():
-            if provided.record.config_defaults:
-                add(provided.plugin, {name: provided.record.config_defaults})
+            try:
+                defaults = provided.record.load_config_defaults()
+            except Exception as err:  # a broken plugin must not break the config
+                logger.warning("config defaults of the job manager '%s' could not be "
+                               "loaded: %s", name, err)
+                continue
+            if defaults:
+                add(provided.plugin, {name: defaults})
         return merged
+
+    def secret_options(self) -> set[tuple[str, str]]:
+        """(section, option) of every option a job manager's settings declare secret:
+        never written where jobs read it."""
+        secrets: set[tuple[str, str]] = set()
+        for name, provided in self._provided_for("job manager").items():
+            with contextlib.suppress(Exception):
+                settings = provided.record.load_settings()
+                if settings is not None:
+                    secrets.update((name, option) for option in settings.secret_options())
+        return secrets
 
     @property
     def hook(self) -> Any:

@@ -207,6 +207,16 @@ class Workflow(Task):
                 f"--tolerance {self.tolerance:g} of {name} is negative: give a fraction "
                 "(<= 1) or a count of branches that may fail")
 
+    def to_str_params(self, only_significant: bool = False, only_public: bool = False
+                      ) -> dict[str, str]:
+        """As luigi's, without the backend options the user did not set: the scheduler's
+        display and the visualiser show ``slurm_partition`` only where it was given."""
+        params = super().to_str_params(only_significant, only_public)
+        for name in JOB_MANAGER_PARAMS:
+            if self.param_kwargs.get(name) is None:
+                params.pop(name, None)
+        return params
+
     def is_workflow(self) -> bool:
         return self.branch == -1
 

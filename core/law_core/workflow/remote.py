@@ -22,6 +22,7 @@ import random
 import re
 import shlex
 import shutil
+import subprocess
 import sys
 import time
 from abc import abstractmethod
@@ -36,6 +37,7 @@ from law_core.config import CONFIG_ENV, get_config
 from law_core.environment import declared_forwarding
 from law_core.errors import JobSubmissionError, LawCoreError, WorkflowError
 from law_core.events import JobEvent, emit_job_event
+from law_core.settings import Settings
 from law_core.targets.collection import target_uris
 from law_core.task import output_targets
 from law_core.workflow.job_manager import JobManager
@@ -111,6 +113,10 @@ class RemoteJobManager(JobManager):
     max_batch_size: ClassVar[int] = 1000
     #: most job ids one :meth:`query` call receives
     max_query_size: ClassVar[int] = 10000
+    #: the backend's options (:class:`~law_core.settings.Settings`, section :attr:`name`)
+    settings_cls: ClassVar[type[Settings] | None] = None
+    #: the batch system's command-line tools, named when one is missing
+    tools: ClassVar[tuple[str, ...]] = ()
 
     # primitives
 
@@ -139,6 +145,34 @@ class RemoteJobManager(JobManager):
         return {}
 
     # configuration shared by all remote managers
+
+    @property
+    def settings(self) -> Any:
+        """The options in effect for this workflow: its ``--<name>-<option>`` parameters
+        the user set, else the ``[<name>]`` config section, else the declared defaults."""
+        cached = self.__dict__.get("_settings")
+        if cached is None:
+            if self.settings_cls is None:
+                raise WorkflowError(f"the job manager '{self.name}' declares no settings_cls")
+            cached = self.__dict__["_settings"] = self.settings_cls.of_task(self.workflow)
+        return cached
+
+    def run_tool(self, args: list[str], *, cwd: Path | str | None = None,
+                 timeout: float = 120.0, input: str | None = None
+                 ) -> subprocess.CompletedProcess:
+        """Run one of the batch system's tools (output captured as text). A tool that is
+        not installed is a WorkflowError asking whether this is a submit host of the batch
+        system; one that does not answer within ``timeout`` seconds is one too."""
+        try:
+            return subprocess.run(args, capture_output=True, text=True, timeout=timeout,
+                                  cwd=cwd, input=input)
+        except FileNotFoundError:
+            tools = f" (law-core calls {', '.join(self.tools)})" if self.tools else ""
+            raise WorkflowError(f"'{args[0]}' was not found: is this a {self.name} submit "
+                                f"host?{tools}") from None
+        except subprocess.TimeoutExpired:
+            raise WorkflowError(f"'{args[0]}' did not answer within {timeout:g} s; is the "
+                                f"{self.name} scheduler reachable?") from None
 
     def config(self, option: str, default: Any = None) -> Any:
         """An option of the manager's config section (``[slurm]``), else ``default``."""

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import os
 import shlex
-import subprocess
 from pathlib import Path
-from typing import Any
 
 from law_core.plugin import (
     FAILED,
@@ -27,8 +27,8 @@ from law_core.plugin import (
     JobSubmissionError,
     RemoteJobManager,
     WorkflowError,
-    get_config,
 )
+from law_core_slurm.settings import SlurmSettings
 
 logger = logging.getLogger("law_core_slurm")
 
@@ -46,56 +46,38 @@ class SlurmJobManager(RemoteJobManager):
     """``--workflow slurm``."""
 
     name = "slurm"
+    settings_cls = SlurmSettings
+    tools = ("sbatch", "squeue", "sacct", "scancel", "scontrol")
 
     @property
     def max_batch_size(self) -> int:  # type: ignore[override]
-        size = self._number("max_array_size", integer=True)
-        if size is None:
-            return 1000
-        if size < 1:
-            raise ConfigError(f"config option slurm.max_array_size = {size} "
-                              f"({get_config().origin(self.name, 'max_array_size')}) must be "
-                              "a positive integer")
-        return int(size)
-
-    # options: parameter, else config, else the cluster's default
-
-    def _option(self, param: str, option: str) -> Any:
-        value = getattr(self.workflow, param, None)
-        return value if value else (self.config(option) or None)
-
-    def _number(self, option: str, param: str | None = None, integer: bool = False) \
-            -> float | None:
-        """A numeric option (parameter, else config); a config value that is no number is
-        a ConfigError naming option, value and file line, not a bare ValueError."""
-        value = getattr(self.workflow, param, None) if param else None
-        if value:
-            return value
-        config = get_config()
-        if not str(config.get(self.name, option, default="")).strip():
-            return None  # empty: the cluster's default
-        return config.get_int(self.name, option) if integer else \
-            config.get_float(self.name, option)
+        """Jobs per array: ``[slurm] max_array_size``, at most the cluster's MaxArraySize."""
+        limit = _cluster_limit(self, "MaxArraySize")
+        wanted = self.settings.max_array_size
+        if wanted < 0:
+            raise ConfigError(f"slurm.max_array_size = {wanted} must be a positive integer "
+                              "(0: the cluster's MaxArraySize)")
+        sizes = [size for size in (wanted, limit) if size and size > 0]
+        return min(sizes) if sizes else 1000
 
     def sbatch_options(self) -> list[str]:
-        """``#SBATCH`` options from parameters and the ``[slurm]`` config section."""
+        """sbatch options from the settings (parameters, ``[slurm]``)."""
+        settings = self.settings
         options = ["--export=NONE"]  # the job gets what job_env.sh sets, no secrets
-        if partition := self._option("slurm_partition", "partition"):
-            options.append(f"--partition={partition}")
-        if account := self._option("slurm_account", "account"):
-            options.append(f"--account={account}")
-        if minutes := self._number("time", "slurm_time"):
-            options.append(f"--time={max(1, int(-(-float(minutes) // 1)))}")
-        if memory := self._number("memory", "slurm_memory"):
-            options.append(f"--mem={max(1, int(-(-float(memory) // 1)))}M")
-        if cpus := self._number("cpus", "slurm_cpus", integer=True):
-            options.append(f"--cpus-per-task={int(cpus)}")
-        for line in (self.config("extra_lines") or "").splitlines():
-            line = line.strip()
+        if settings.partition:
+            options.append(f"--partition={settings.partition}")
+        if settings.account:
+            options.append(f"--account={settings.account}")
+        if settings.time:
+            options.append(f"--time={max(1, math.ceil(settings.time))}")
+        if settings.memory:
+            options.append(f"--mem={max(1, math.ceil(settings.memory))}M")
+        if settings.cpus:
+            options.append(f"--cpus-per-task={settings.cpus}")
+        for line in settings.extra_lines.splitlines():
+            line = line.strip().removeprefix("#SBATCH").strip()
             if not line:
                 continue
-            if line.startswith("#SBATCH"):
-                line = line[len("#SBATCH"):].strip()
             if not line.startswith("-"):
                 raise WorkflowError(f"[slurm] extra_lines must hold sbatch options such as "
                                     f"'--qos=short', not {line!r}")
@@ -123,7 +105,7 @@ class SlurmJobManager(RemoteJobManager):
         script.write_text("\n".join(lines))
         (job_dir / f"{batch}.json").write_text(json.dumps(
             {"name": first.name, "jobs": [[job.num, job.attempt] for job in jobs]}))
-        result = self._run(["sbatch", "--parsable", str(script)])
+        result = self.run_tool(["sbatch", "--parsable", str(script)])
         if result.returncode != 0:
             reason = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else \
                 f"exit code {result.returncode}"
@@ -139,7 +121,7 @@ class SlurmJobManager(RemoteJobManager):
         states: dict[str, JobState] = {}
         if not arrays:
             return states
-        result = self._run(["squeue", "--noheader", "--array", "--jobs", ",".join(arrays),
+        result = self.run_tool(["squeue", "--noheader", "--array", "--jobs", ",".join(arrays),
                             "--format=%i|%T|%r"])
         if result.returncode != 0:
             raise RuntimeError(f"squeue failed: {result.stderr.strip()}")
@@ -158,7 +140,7 @@ class SlurmJobManager(RemoteJobManager):
 
     def cancel(self, job_ids: list[str]) -> None:
         for i in range(0, len(job_ids), 500):
-            self._run(["scancel", *job_ids[i:i + 500]])
+            self.run_tool(["scancel", *job_ids[i:i + 500]])
 
     def recover(self, jobs: list[JobSubmission]) -> dict[int, str]:
         """Find interrupted submissions by their batch files and job names."""
@@ -173,7 +155,7 @@ class SlurmJobManager(RemoteJobManager):
                 by_name[data["name"]] = data["jobs"]
         if not by_name:
             return {}
-        result = self._run(["squeue", "--noheader", "--array", "--name", ",".join(by_name),
+        result = self.run_tool(["squeue", "--noheader", "--array", "--name", ",".join(by_name),
                             "--format=%i|%j|%K"])
         found: dict[int, str] = {}
         for line in result.stdout.splitlines():
@@ -187,22 +169,14 @@ class SlurmJobManager(RemoteJobManager):
 
     # helpers
 
-    def _run(self, args: list[str]) -> subprocess.CompletedProcess:
-        try:
-            return subprocess.run(args, capture_output=True, text=True, timeout=120)
-        except FileNotFoundError:
-            raise WorkflowError(f"'{args[0]}' was not found: is this a Slurm submit host? "
-                                "(law-core-slurm calls sbatch, squeue, sacct and scancel)") \
-                from None
-
     def _accounting(self) -> bool:
         if not hasattr(self, "_has_accounting"):
-            result = self._run(["sacct", "--noheader", "-X", "-j", "1"])
+            result = self.run_tool(["sacct", "--noheader", "-X", "-j", "1"])
             self._has_accounting = result.returncode == 0
         return self._has_accounting
 
     def _sacct(self, job_ids: list[str]) -> dict[str, JobState]:
-        result = self._run(["sacct", "--noheader", "--parsable2", "-X", "--jobs",
+        result = self.run_tool(["sacct", "--noheader", "--parsable2", "-X", "--jobs",
                             ",".join(job_ids), "--format=JobID,State,ExitCode"])
         states = {}
         for line in result.stdout.splitlines():
@@ -215,3 +189,22 @@ class SlurmJobManager(RemoteJobManager):
                     status, exit_code=code,
                     error=f"Slurm state {state}" if status == FAILED else None)
         return states
+
+
+#: what ``scontrol show config`` said, per cluster (``SLURM_CONF``): asked once a process
+_CLUSTER_CONFIG: dict[str, dict[str, str]] = {}
+
+
+def _cluster_limit(manager: SlurmJobManager, key: str) -> int | None:
+    """A numeric limit of the cluster's configuration (``MaxArraySize``), or None."""
+    conf = os.environ.get("SLURM_CONF", "")
+    if conf not in _CLUSTER_CONFIG:
+        result = manager.run_tool(["scontrol", "show", "config"], timeout=30)
+        values = {}
+        for line in result.stdout.splitlines() if result.returncode == 0 else []:
+            name, sep, value = line.partition("=")
+            if sep:
+                values[name.strip()] = value.strip()
+        _CLUSTER_CONFIG[conf] = values
+    value = _CLUSTER_CONFIG[conf].get(key, "")
+    return int(value) if value.isdigit() else None

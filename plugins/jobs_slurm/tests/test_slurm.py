@@ -412,8 +412,8 @@ def manager_reading(ana, monkeypatch, config_text):
 @pytest.mark.parametrize("option, value, kind", [
     ("max_array_size", "zero", "an integer"),
     ("cpus", "four", "an integer"),
-    ("time", "2 hours", "a number"),
-    ("memory", "lots", "a number"),
+    ("time", "soon", "a duration (a number in m, or e.g. '2h')"),
+    ("memory", "lots", "a size (a number in MB, or e.g. '2GB')"),
 ])
 def test_numeric_config_option_that_is_no_number(ana, monkeypatch, option, value, kind):
     manager = manager_reading(ana, monkeypatch, f"[slurm]\n# the probe's\n{option} = {value}\n")
@@ -424,12 +424,10 @@ def test_numeric_config_option_that_is_no_number(ana, monkeypatch, option, value
 
 
 def test_max_array_size_must_be_positive(ana, monkeypatch):
-    manager = manager_reading(ana, monkeypatch, "[slurm]\nmax_array_size = 0\n")
-    with pytest.raises(ConfigError, match=r"slurm.max_array_size = 0 \(.*law.cfg:2\) must be "
-                                          "a positive integer"):
+    manager = manager_reading(ana, monkeypatch, "[slurm]\nmax_array_size = -1\n")
+    with pytest.raises(ConfigError, match=r"slurm.max_array_size = -1 must be a positive "
+                                          r"integer \(0: the cluster's MaxArraySize\)"):
         _ = manager.max_batch_size
-    manager = manager_reading(ana, monkeypatch, "[slurm]\nmax_array_size =\n")
-    assert manager.max_batch_size == 1000  # empty: the default
 
 
 class SbatchGate:
