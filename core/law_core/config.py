@@ -38,14 +38,14 @@ CORE_OPTIONS: dict[str, dict[str, str]] = {
     "local_workflow": {"workers": "int"},
     "core": {"index_file": "path"},
     "job": {"bootstrap_file": "text", "bootstrap_command": "text", "forward_env": "text",
-            "python": "text"},
+            "python": "text", "submit_rate": "text"},
 }
 #: sections the core reads whose option names are the user's (modules, task families,
 #: sandbox settings per family): their options are not checked
 FREE_SECTIONS = ("modules", "workflow", "sandbox")
 #: options the core reads from the section of every remote job manager (``[slurm]``), on top
 #: of those the manager's plugin declares defaults for
-REMOTE_MANAGER_OPTIONS = ("python",)
+REMOTE_MANAGER_OPTIONS = ("python", "submit_rate")
 #: named file systems (``[fs.NAME]``) take options of their file system's choosing
 FS_SECTION_PREFIX = "fs."
 
@@ -334,9 +334,12 @@ class Config:
         registry = get_registry()
         owned = {section: set(options) for section, options in CORE_OPTIONS.items()}
         for name, record in registry.job_managers().items():
-            if record.config_defaults:
-                owned.setdefault(name, set()).update(record.config_defaults,
-                                                     REMOTE_MANAGER_OPTIONS)
+            try:
+                defaults = record.load_config_defaults()
+            except Exception:  # a broken plugin: its section is not checked
+                continue
+            if defaults:
+                owned.setdefault(name, set()).update(defaults, REMOTE_MANAGER_OPTIONS)
         known = sorted(set(owned) | set(FREE_SECTIONS) | set(self.defaults)
                        | set(registry.job_managers()) | set(registry.sandboxes()))
         warned = set()

@@ -60,4 +60,12 @@ class WorkflowError(LawCoreError):
 
 
 class JobSubmissionError(WorkflowError):
-    """The batch system refused a submission; the message carries its reason."""
+    """The batch system refused a submission; the message carries its reason.
+
+    ``at_limit=True`` says the refusal is a limit on the jobs one may have queued (Slurm's
+    MaxSubmitJobs, ...): while jobs of the workflow are active, the core submits the
+    rest as they end instead of failing."""
+
+    def __init__(self, message: str, *, at_limit: bool = False) -> None:
+        super().__init__(message)
+        self.at_limit = at_limit

@@ -82,8 +82,10 @@ def _wait(condition, timeout: float, what: str, log: Path | None = None) -> None
 
 
 @contextmanager
-def slurm_cluster(root: Path, cpus: int | None = None) -> Iterator[SlurmCluster]:
-    """Start a one-node cluster below ``root`` and stop it (and its jobs) afterwards."""
+def slurm_cluster(root: Path, cpus: int | None = None, max_array_size: int = 10001
+                  ) -> Iterator[SlurmCluster]:
+    """Start a one-node cluster below ``root`` and stop it (and its jobs) afterwards.
+    ``max_array_size`` is the cluster's MaxArraySize (array indices 0 to one less)."""
     missing = [b for b in _BINARIES if not shutil.which(b, path="/usr/sbin:/usr/bin:/sbin:/bin")]
     if missing:
         raise LawCoreError(f"cannot start a test Slurm cluster: {', '.join(missing)} not found;"
@@ -139,7 +141,7 @@ def slurm_cluster(root: Path, cpus: int | None = None) -> Iterator[SlurmCluster]
             "JobAcctGatherType=jobacct_gather/none",
             "AccountingStorageType=accounting_storage/none",
             "MpiDefault=none",
-            "MaxArraySize=10001",
+            f"MaxArraySize={max_array_size}",
             "MaxJobCount=100000",
             f"NodeName={node} NodeHostname={host} NodeAddr=127.0.0.1 "
             f"CPUs={cpus or os.cpu_count() or 2} RealMemory=4000 State=UNKNOWN",

@@ -213,9 +213,19 @@ def main(job_dir: str, job_num: int, attempt: int) -> int:
     if status["error"]:
         print("law-core job failed:", status["error"], file=sys.stderr, flush=True)
     status.update(job_num=job_num, attempt=attempt, host=socket.gethostname(),
-                  duration=round(time.time() - started, 3))
+                  duration=round(time.time() - started, 3), max_rss_mb=_peak_memory_mb())
     write_json_atomic(directory / "status" / f"job_{job_num}_{attempt}.json", status)
     return status["exit_code"]
+
+
+def _peak_memory_mb() -> float:
+    """The peak resident memory of this job's process or of any process it waited for, in
+    MB (Linux reports KiB), for the summary the submitting side shows after each poll."""
+    import resource
+
+    peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+               resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    return round(peak * 1024 / 1e6, 1)
 
 
 if __name__ == "__main__":

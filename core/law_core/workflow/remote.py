@@ -214,6 +214,13 @@ class RemoteJobManager(JobManager):
 
     # the machinery
 
+    #: (time, number) of the jobs submitted lately, for :meth:`submit_rate`
+    _submitted: list[tuple[float, int]]
+
+    def __init__(self, workflow: Any) -> None:
+        super().__init__(workflow)
+        self._submitted = []
+
     def run(self, branches: list[int]) -> dict[int, str]:
         with self.lock("submitted and polled"):
             return self._submit_and_poll(branches)
@@ -246,6 +253,7 @@ class RemoteJobManager(JobManager):
             self._submit_due(submission)
             submission.save()
             self._show_status(submission)
+            self._show_resources(submission)
             failures = self._final_failures(submission)
             if wf.no_poll or len(failures) > wf.max_failures():
                 return failures
@@ -255,7 +263,11 @@ class RemoteJobManager(JobManager):
                 raise WorkflowError(
                     f"polling stopped after the walltime of {wf.walltime:g} h; the jobs keep "
                     "running, run the workflow again to resume polling them")
-            time.sleep(max(wf.poll_interval * 60, 0.05))
+            pause = wf.poll_interval * 60
+            wait_for_rate = self._next_submission_in()
+            if wait_for_rate is not None and submission.with_status(UNSUBMITTED, RETRY):
+                pause = min(pause, wait_for_rate + 0.01)
+            time.sleep(max(pause, 0.05))
 
     def cancel_all(self) -> int:
         """``--cancel-jobs``: cancel the active jobs of the earlier submission."""
@@ -448,6 +460,9 @@ class RemoteJobManager(JobManager):
         if ended is not None:
             job.exit_code = ended.get("exit_code")
             job.extra["host"] = ended.get("host")
+            for key in ("duration", "max_rss_mb"):
+                if ended.get(key) is not None:
+                    job.extra[key] = ended[key]
             if job.exit_code == 0:
                 job.status, job.error = FINISHED, None
             else:
@@ -509,6 +524,11 @@ class RemoteJobManager(JobManager):
             if free <= 0:
                 return
             due = due[:free]
+        allowed = self._rate_allowance()
+        if allowed is not None:
+            if allowed <= 0:
+                return
+            due = due[:allowed]
         if wf.shuffle_jobs:
             random.shuffle(due)
         job_dir = self.job_directory()
@@ -526,9 +546,43 @@ class RemoteJobManager(JobManager):
             if job.status == SUBMITTING:  # its batch failed: nothing was submitted
                 job.attempt -= 1
                 job.status = RETRY if job.attempt > 0 else UNSUBMITTED
+        self._submitted.append((time.monotonic(), sum(job.status == PENDING for job in due)))
+        if errors and all(getattr(e, "at_limit", False) for e in errors) and \
+                submission.with_status(*ACTIVE):
+            # the batch system's limit on queued jobs: the rest goes in as jobs end
+            if not getattr(self, "_limit_noted", False):
+                logger.warning("%s; submitting the other jobs as running ones end", errors[0])
+                self._limit_noted = True
+            return
         if errors:
             submission.save()
             raise errors[0]
+
+    def submit_rate(self) -> tuple[int, float] | None:
+        """``submit_rate`` of the manager's section, else of ``[job]``: at most N jobs
+        submitted per period (``50/2min``), so a site's scheduler is not flooded; None
+        when not set."""
+        text = self.config("submit_rate") or _job_config("submit_rate")
+        if not text or not str(text).strip():
+            return None
+        return _parse_rate(str(text).strip())
+
+    def _rate_allowance(self) -> int | None:
+        """Jobs that may be submitted now under :meth:`submit_rate` (None: any number)."""
+        rate = self.submit_rate()
+        if rate is None:
+            return None
+        count, period = rate
+        now = time.monotonic()
+        self._submitted = [(t, n) for t, n in self._submitted if now - t < period]
+        return count - sum(n for _, n in self._submitted)
+
+    def _next_submission_in(self) -> float | None:
+        """Seconds until :meth:`submit_rate` allows the next submission (None: no rate)."""
+        rate = self.submit_rate()
+        if rate is None or not self._submitted:
+            return None
+        return max(0.0, self._submitted[0][0] + rate[1] - time.monotonic())
 
     def _submit_batch(self, jobs: list[Job], specs: dict[int, JobSubmission]) -> Any:
         try:
@@ -599,6 +653,24 @@ class RemoteJobManager(JobManager):
             logger.info(text)
         self._last_status = text
 
+    def _show_resources(self, submission: Submission) -> None:
+        """One line on the run time and peak memory of the jobs that ended so far (from
+        their exit statuses), whenever more jobs ended: the figures to set ``--<name>-time``
+        and ``--<name>-memory`` from."""
+        ended = [job for job in submission.jobs.values()
+                 if job.status in (FINISHED, FAILED, RETRY) and "duration" in job.extra]
+        if len(ended) == getattr(self, "_resources_shown", 0):
+            return
+        self._resources_shown = len(ended)
+        times = sorted(job.extra["duration"] for job in ended)
+        memory = sorted(job.extra["max_rss_mb"] for job in ended if job.extra.get("max_rss_mb"))
+        text = (f"{len(ended)} ended {self.name} jobs of {type(self.workflow).__name__}: run "
+                f"time median {_duration(times[len(times) // 2])}, max {_duration(times[-1])}")
+        if memory:
+            text += (f"; peak memory median {memory[len(memory) // 2]:.0f} MB, "
+                     f"max {memory[-1]:.0f} MB")
+        logger.info(text)
+
     def _event(self, kind: str, job: Job) -> None:
         from law_core.registry import get_registry
 
@@ -613,6 +685,32 @@ def _job_config(option: str) -> str | None:
     from law_core.config import get_config
 
     return get_config().get("job", option, default=None)
+
+
+def _parse_rate(text: str) -> tuple[int, float]:
+    """``"50/2min"`` -> ``(50, 120.0)``; ``"10/s"`` -> ``(10, 1.0)``."""
+    from law_core.parameters import DurationParameter
+
+    count, sep, period = text.partition("/")
+    try:
+        number = int(count.strip())
+        seconds = DurationParameter(unit="s").parse(
+            period.strip() if period.strip()[:1].isdigit() else f"1{period.strip()}")
+    except (ValueError, LawCoreError):
+        number, seconds = 0, 0.0
+    if not sep or number < 1 or seconds <= 0:
+        raise WorkflowError(f"submit_rate = {text!r} is not a rate: give jobs per period, "
+                            "e.g. '50/2min' or '10/s'")
+    return number, seconds
+
+
+def _duration(seconds: float) -> str:
+    """``75.3`` -> ``"1m15s"``."""
+    seconds = round(seconds)
+    minutes, rest = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{rest:02d}s" if minutes \
+        else f"{rest}s"
 
 
 def _chunks(items: list[Any], size: int) -> list[list[Any]]:

@@ -42,6 +42,10 @@ _STATES = {
 }
 
 
+#: in sbatch's refusal when the user's (or the QOS's) limit of queued jobs is reached
+_LIMIT_WORDS = ("MaxSubmitJob", "job submit limit")
+
+
 class SlurmJobManager(RemoteJobManager):
     """``--workflow slurm``."""
 
@@ -112,7 +116,8 @@ class SlurmJobManager(RemoteJobManager):
             raise JobSubmissionError(
                 f"sbatch refused the jobs: {reason.replace('sbatch: error: ', '')}; check "
                 f"--slurm-partition/--slurm-account and the [slurm] config section "
-                f"(options used: {' '.join(self.sbatch_options())})")
+                f"(options used: {' '.join(self.sbatch_options())})",
+                at_limit=any(word in result.stderr for word in _LIMIT_WORDS))
         array_id = result.stdout.strip().split(";")[0]
         return [f"{array_id}_{i}" for i in range(len(jobs))]
 
