@@ -66,7 +66,9 @@ def law_core_slurm_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator
              "slurm-wlm munge")
     from law_core.testing.slurm import slurm_cluster
 
-    with slurm_cluster(tmp_path_factory.mktemp("law-core-slurm")) as cluster:
+    # a small MaxArraySize, as many sites have: submissions larger than one array are split
+    with slurm_cluster(tmp_path_factory.mktemp("law-core-slurm"), max_array_size=101) \
+            as cluster:
         old = os.environ.get("SLURM_CONF")
         os.environ["SLURM_CONF"] = cluster.env["SLURM_CONF"]
         try:
