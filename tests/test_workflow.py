@@ -235,3 +235,59 @@ def test_run_location_from_config_per_family(tmp_path, monkeypatch):
 
     reset_config()
     assert Other().job_manager_name() == "local"
+
+
+class Select(law.LocalWorkflow):
+    base = luigi.Parameter()
+    fail = law.CSVParameter(cls=luigi.IntParameter, default=())
+
+    def create_branch_map(self):
+        return 6
+
+    def output(self):
+        return law.LocalFileTarget(os.path.join(self.base, f"select_{self.branch}.json"))
+
+    def run(self):
+        if self.branch in self.fail:
+            raise RuntimeError(f"select branch {self.branch} broke on purpose")
+        self.output().dump({"selected": self.branch})
+
+
+class Histogram(law.LocalWorkflow):
+    base = luigi.Parameter()
+
+    def create_branch_map(self):
+        return 6
+
+    def requires(self):
+        return {"events": Select.req(self)}  # branch i needs Select branch i
+
+    def output(self):
+        return law.LocalFileTarget(os.path.join(self.base, f"hist_{self.branch}.json"))
+
+    def run(self):
+        self.output().dump({"filled": self.input()["events"].load()["selected"]})
+
+
+def test_branches_of_an_upstream_workflow_are_required_as_that_workflow(tmp_path):
+    """luigi sees one task per upstream workflow, never one per branch: the whole workflow
+    when every branch of it is needed, else the workflow restricted to those branches."""
+    hist = Histogram(base=str(tmp_path))
+    assert hist.requires() == [[], Select(base=str(tmp_path))]
+    for b in (0, 1, 2, 4):
+        (tmp_path / f"hist_{b}.json").write_text("{}")
+    restricted = Histogram(base=str(tmp_path)).requires()[1]
+    assert isinstance(restricted, Select) and restricted.branch == -1
+    assert restricted.selected_branches() == [3, 5]
+    assert law.MultiRangeParameter().serialize(restricted.branches) == "3,5"
+
+
+def test_downstream_workflow_runs_after_its_upstream_workflow(tmp_path):
+    assert build(Histogram(base=str(tmp_path)))
+    for b in range(6):
+        assert json.loads((tmp_path / f"hist_{b}.json").read_text()) == {"filled": b}
+    # a re-run after one upstream and one downstream output went runs exactly those
+    (tmp_path / "select_2.json").unlink()
+    (tmp_path / "hist_2.json").unlink()
+    assert build(Histogram(base=str(tmp_path)))
+    assert (tmp_path / "select_2.json").exists() and (tmp_path / "hist_2.json").exists()

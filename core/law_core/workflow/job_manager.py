@@ -9,6 +9,7 @@ result against ``--acceptance`` and ``--tolerance``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -28,11 +29,12 @@ class JobManager(ABC):
 
     def requires(self) -> list[Any]:
         """What must exist before the branches run here: the workflow's own requirements
-        and those of every branch that is still missing."""
+        and those of every branch that is still missing, where branches of another
+        workflow are required as that workflow restricted to them (see
+        :func:`as_workflows`)."""
         wf = self.workflow
-        return [wf.workflow_requires()] + [
-            wf.req_branch(b).requires() for b in wf.missing_branches()
-        ]
+        return [wf.workflow_requires(),
+                *as_workflows(wf.req_branch(b).requires() for b in wf.missing_branches())]
 
     @abstractmethod
     def run(self, branches: list[int]) -> dict[int, str]:
@@ -41,3 +43,54 @@ class JobManager(ABC):
         A manager may stop early, returning what failed so far, once more branches
         failed than ``workflow.max_failures()`` allows (remote managers stop submitting).
         """
+
+
+def as_workflows(requirements: Iterable[Any]) -> list[Any]:
+    """Requirements with branch tasks of workflows replaced by their workflows, each
+    restricted (``--branches``) to the branches required, or whole when all of its branches
+    are: luigi then schedules one task per upstream workflow, never one per branch, and the
+    upstream workflow runs those branches as its job manager does (as arrays on a batch
+    system). Other requirements pass as they are."""
+    from luigi.task import flatten
+
+    from law_core.workflow.base import Workflow
+
+    groups: dict[Any, tuple[Any, set[int]]] = {}
+    others: list[Any] = []
+    for requirement in requirements:
+        for task in flatten(requirement):
+            if isinstance(task, Workflow) and task.branch != -1:
+                key = _workflow_key(task)
+                groups.setdefault(key, (task, set()))[1].add(task.branch)
+            else:
+                others.append(task)
+    workflows = []
+    for first, branches in groups.values():
+        whole = first.req_workflow()
+        if branches.issuperset(whole.selected_branches()):
+            workflows.append(whole)
+        else:
+            workflows.append(first.req_workflow(branches=_ranges(sorted(branches))))
+    return workflows + others
+
+
+def _workflow_key(task: Any) -> Any:
+    """What the branch tasks of one workflow share: class and every parameter but branch."""
+    values = tuple(sorted((name, value) for name, value in task.param_kwargs.items()
+                          if name != "branch"))
+    try:
+        hash(values)
+    except TypeError:  # a parameter value that cannot be hashed: compare the strings
+        values = tuple(sorted((k, v) for k, v in task.to_str_params().items() if k != "branch"))
+    return type(task), values
+
+
+def _ranges(numbers: list[int]) -> tuple[tuple[int, int], ...]:
+    """``[0, 1, 2, 5]`` -> ``((0, 3), (5, 6))`` (``--branches`` ranges, end exclusive)."""
+    ranges: list[list[int]] = []
+    for number in numbers:
+        if ranges and ranges[-1][1] == number:
+            ranges[-1][1] = number + 1
+        else:
+            ranges.append([number, number + 1])
+    return tuple((start, end) for start, end in ranges)
