@@ -291,3 +291,35 @@ def test_downstream_workflow_runs_after_its_upstream_workflow(tmp_path):
     (tmp_path / "hist_2.json").unlink()
     assert build(Histogram(base=str(tmp_path)))
     assert (tmp_path / "select_2.json").exists() and (tmp_path / "hist_2.json").exists()
+
+
+class LenientSelect(Select):
+    """Done when half of its branches are: the analysis goes on without a broken file."""
+
+    tolerance = luigi.FloatParameter(default=0.5, significant=False)
+    acceptance = luigi.FloatParameter(default=0.5, significant=False)
+
+    def run(self):
+        if os.path.exists(os.path.join(self.base, f"break_{self.branch}")):
+            raise RuntimeError(f"select branch {self.branch} broke on purpose")
+        super().run()
+
+
+class StrictHistogram(Histogram):
+    def requires(self):
+        return {"events": LenientSelect.req(self)}
+
+
+def test_branches_blocked_by_a_failed_upstream_branch_are_named_and_others_run(
+        tmp_path, caplog):
+    (tmp_path / "break_2").touch()
+    assert not build(StrictHistogram(base=str(tmp_path)))
+    done = sorted(p.name for p in tmp_path.glob("hist_*.json"))
+    assert done == [f"hist_{b}.json" for b in (0, 1, 3, 4, 5)]  # only branch 2 could not run
+    assert "1 of 6 branches of StrictHistogram are blocked by missing inputs (branches 2; " \
+        "e.g. branch 2: its requirement LenientSelect branch 2 is not complete), more than " \
+        "the tolerance allows (0)" in caplog.text
+    # once the cause is gone, a re-run does exactly what is missing
+    (tmp_path / "break_2").unlink()
+    assert build(StrictHistogram(base=str(tmp_path)))
+    assert (tmp_path / "select_2.json").exists() and (tmp_path / "hist_2.json").exists()

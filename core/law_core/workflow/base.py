@@ -12,6 +12,7 @@ of 100000 branches builds its map once and no branch goes through luigi's constr
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +25,8 @@ from law_core.parameters import DurationParameter, MultiRangeParameter, expand_r
 from law_core.targets.collection import TargetCollection
 from law_core.task import Task
 from law_core.wrapping import wrap_defined
+
+logger = logging.getLogger("law_core.workflow")
 
 #: parameters of the workflow that mean nothing to one branch; branches get the defaults
 WORKFLOW_ONLY_PARAMS = (
@@ -370,13 +373,31 @@ class Workflow(Task):
         if self.handle_job_actions():
             return
         self.check_selection()
+        from law_core.workflow.job_manager import blocked_branches
+
         manager = self.job_manager()
         missing = self.missing_branches()
-        failures = manager.run(missing)
+        # branches whose inputs an upstream failure left missing cannot run; the others do
+        blocked = blocked_branches(self, missing)
+        if blocked:
+            example = next(iter(blocked.values()))
+            logger.warning("%d branches of %s are blocked, their inputs are missing (branches "
+                           "%s; e.g. %s); the other %d run", len(blocked), type(self).__name__,
+                           _short_list(sorted(blocked)), example.removeprefix("blocked: "),
+                           len(missing) - len(blocked))
+        failures = manager.run([b for b in missing if b not in blocked])
         if self.no_poll:
             return
         collection = self.output_collection()
         done, total = collection.count()
+        if blocked and len(failures) + len(blocked) > self.max_failures():
+            raise WorkflowError(
+                f"{len(blocked)} of {total} branches of {type(self).__name__} are blocked by "
+                f"missing inputs (branches {_short_list(sorted(blocked))}; e.g. branch "
+                f"{min(blocked)}: {blocked[min(blocked)].removeprefix('blocked: ')})"
+                + (f" and {len(failures)} failed ({_short_list(sorted(failures))})"
+                   if failures else "")
+                + f", more than the tolerance allows ({self.tolerance:g})")
         if failures and len(failures) > self.max_failures():
             raise WorkflowError(
                 f"{len(failures)} of {total} branches of {type(self).__name__} failed, more "

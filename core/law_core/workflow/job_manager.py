@@ -74,6 +74,46 @@ def as_workflows(requirements: Iterable[Any]) -> list[Any]:
     return workflows + others
 
 
+def blocked_branches(workflow: Any, branches: list[int]) -> dict[int, str]:
+    """Those of ``branches`` whose requirements are not complete, with what they miss:
+    after an upstream branch failed (within its workflow's tolerance), the branches that
+    need it cannot run, and the others can. Upstream workflows are checked through their
+    output collections (one listing per directory), not branch by branch."""
+    from luigi.task import flatten
+
+    from law_core.workflow.base import Workflow
+
+    needs: dict[int, list[Any]] = {b: flatten(workflow.req_branch(b).requires())
+                                   for b in branches}
+    upstream: dict[Any, tuple[Any, set[int]]] = {}
+    for tasks in needs.values():
+        for task in tasks:
+            if isinstance(task, Workflow) and task.branch != -1:
+                upstream.setdefault(_workflow_key(task), (task, set()))[1].add(task.branch)
+    missing_upstream: dict[Any, set[int]] = {}
+    for key, (first, numbers) in upstream.items():
+        restricted = first.req_workflow(branches=_ranges(sorted(numbers)))
+        missing_upstream[key] = set(restricted.missing_branches())
+    blocked: dict[int, str] = {}
+    for b, tasks in needs.items():
+        absent = [task for task in tasks if (
+            task.branch in missing_upstream[_workflow_key(task)]
+            if isinstance(task, Workflow) and task.branch != -1 else not task.complete())]
+        if absent:
+            names = ", ".join(_describe(task) for task in absent[:3])
+            blocked[b] = f"blocked: its requirement {names} is not complete" if len(absent) \
+                == 1 else f"blocked: its requirements {names} are not complete"
+    return blocked
+
+
+def _describe(task: Any) -> str:
+    from law_core.workflow.base import Workflow
+
+    if isinstance(task, Workflow) and task.branch != -1:
+        return f"{type(task).__name__} branch {task.branch}"
+    return repr(task)
+
+
 def _workflow_key(task: Any) -> Any:
     """What the branch tasks of one workflow share: class and every parameter but branch."""
     values = tuple(sorted((name, value) for name, value in task.param_kwargs.items()
