@@ -1,0 +1,1 @@
+"""law-core-glite: run workflow branches on gLite CREAM CEs (``--workflow glite``)."""
