@@ -273,7 +273,7 @@ def test_branches_of_an_upstream_workflow_are_required_as_that_workflow(tmp_path
     """luigi sees one task per upstream workflow, never one per branch: the whole workflow
     when every branch of it is needed, else the workflow restricted to those branches."""
     hist = Histogram(base=str(tmp_path))
-    assert hist.requires() == [[], Select(base=str(tmp_path))]
+    assert hist.requires() == [{}, Select(base=str(tmp_path))]
     for b in (0, 1, 2, 4):
         (tmp_path / f"hist_{b}.json").write_text("{}")
     restricted = Histogram(base=str(tmp_path)).requires()[1]
@@ -306,6 +306,11 @@ class LenientSelect(Select):
 
 
 class StrictHistogram(Histogram):
+    def workflow_requires(self):
+        reqs = super().workflow_requires()
+        reqs["selection"] = LenientSelect.req(self)
+        return reqs
+
     def requires(self):
         return {"events": LenientSelect.req(self)}
 

@@ -280,8 +280,10 @@ class Workflow(Task):
 
     def workflow_requires(self) -> Any:
         """What the workflow needs before any branch runs (jobs need their inputs present
-        before they are submitted). Default: nothing."""
-        return []
+        before they are submitted). Default: nothing, as an empty dict that an override
+        may fill (``reqs = super().workflow_requires(); reqs["selection"] = ...``), as in
+        law."""
+        return {}
 
     # hooks for remote jobs; the defaults come from the config section [job]
 

@@ -1,0 +1,1 @@
+"""law-core-lsf: run workflow branches as LSF jobs (``--workflow lsf``)."""
