@@ -140,14 +140,16 @@ def run(args: argparse.Namespace) -> int:
     validate_task(task)
 
     from law_core.cli import interactive
+    from law_core.task import fixed_parameter_defaults
 
-    for name in INTERACTIVE_OPTIONS:
-        spec = getattr(opts, name)
-        if spec is not None:
-            carry_on = getattr(interactive, name)(task, spec)
-            if not carry_on:
-                return 0
-    return execute(task, opts)
+    with fixed_parameter_defaults():  # the config is set: from here on it does not change
+        for name in INTERACTIVE_OPTIONS:
+            spec = getattr(opts, name)
+            if spec is not None:
+                carry_on = getattr(interactive, name)(task, spec)
+                if not carry_on:
+                    return 0
+        return execute(task, opts)
 
 
 def execute(task: Any, opts: argparse.Namespace) -> int:
