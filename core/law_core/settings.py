@@ -110,7 +110,8 @@ def option(default: Any, help: str, *, kind: str | None = None, unit: str | None
         raise TypeError(f"option kind must be one of {KINDS}, not {kind!r}: pass kind=")
     meta = {"kind": kind, "help": help, "unit": unit, "parameter": parameter and not secret,
             "secret": secret}
-    return dataclasses.field(default=default, metadata={_META_KEY: meta})
+    # a secret stays out of the settings' repr (they end up in logs and tracebacks)
+    return dataclasses.field(default=default, repr=not secret, metadata={_META_KEY: meta})
 
 
 @dataclass(frozen=True)
@@ -159,30 +160,35 @@ class Settings:
 
     @classmethod
     def resolve(cls: type[S], given: Mapping[str, Any] | None = None, *,
-                given_where: str = "arguments", section: str | None = None) -> S:
+                given_where: str = "arguments", section: str | None = None,
+                fallback: str | None = None) -> S:
         """The settings in effect: ``given`` values (None or "" meaning not given), else
-        the config's ``[section]`` (default: :attr:`section`), else the declared default.
-        A value that is not of its option's kind is a ConfigError saying where it came
-        from (``given_where`` for given ones)."""
+        the config's ``[section]`` (default: :attr:`section`), else its ``[fallback]``
+        section when one is named (``[apptainer]``, then ``[singularity]``), else the
+        declared default. A value that is not of its option's kind is a ConfigError
+        saying where it came from (``given_where`` for given ones)."""
         from law_core.config import get_config
 
-        section = section or cls.section
+        sections = (section or cls.section, *((fallback,) if fallback else ()))
         config = get_config()
         values: dict[str, Any] = {}
         for name, spec in cls.specs().items():
             value = (given or {}).get(name)
-            what = f"{name} = {value!r} in {given_where}"
-            if _unset(value) and config.has(section, name):
-                value = config.get(section, name)
-                what = (f"config option {section}.{name} = {value!r} "
-                        f"({config.origin(section, name)})")
+            label, origin = name, f"in {given_where}"
+            for where in sections:
+                if _unset(value) and config.has(where, name):
+                    value = config.get(where, name)
+                    label, origin = f"config option {where}.{name}", \
+                        f"({config.origin(where, name)})"
             if _unset(value):
                 values[name] = spec.default
                 continue
             try:
                 values[name] = spec.parse(value)
             except ValueError:
-                raise ConfigError(f"{what} is not {spec.describe()}") from None
+                shown = "***" if spec.secret else repr(value)
+                raise ConfigError(f"{label} = {shown} {origin} is not {spec.describe()}"
+                                  ) from None
         return cls(**values)
 
     @classmethod

@@ -29,6 +29,7 @@ from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 from law_core.errors import LawCoreError
+from law_core.settings import OptionSpec, Settings
 from law_core.targets.file_system import StatResult
 
 #: errnos that are the storage's answer, not a failure to reach it
@@ -82,25 +83,45 @@ class FileInterface(ABC):
         ``OSError(errno.ENOTSUP, ...)`` when the two URIs cannot be copied directly (no
         third-party copy between them): the caller then streams through a local file.
 
-    ``exists(uri)`` has a default built on ``stat``. ``config_options`` declares the
-    backend's own options of a ``[fs.NAME]`` section (name -> ``"str"``, ``"int"``,
-    ``"float"`` or ``"bool"``), passed to ``__init__`` as keyword arguments.
+    ``exists(uri)`` has a default built on ``stat``.
+
+    The backend's own options are declared once, as a
+    :class:`~law_core.settings.Settings` dataclass named by ``settings_cls``: their
+    kinds, defaults and help. A ``[fs.NAME]`` section may set them (parsed by their
+    kinds, errors naming the line), or the file system's arguments; either way they reach
+    ``__init__`` as keyword arguments (``self.options``), and
+    ``settings_cls.resolve(self.options)`` gives the settings in effect: those options,
+    else the settings' own section (process-wide ones, like ``[dropbox]``), else the
+    declared defaults. ``config_options`` (name -> ``"str"``, ``"int"``, ``"float"``,
+    ``"bool"`` or ``"size"``) is the older spelling of the names and kinds alone.
     """
 
     #: URI schemes this interface can reach (informational, and for copy decisions)
     schemes: ClassVar[tuple[str, ...]] = ()
 
-    #: backend options read from a ``[fs.NAME]`` config section: name -> kind
+    #: the backend's options (see the class docstring)
+    settings_cls: ClassVar[type[Settings] | None] = None
+
+    #: the older spelling, for interfaces not on settings: name -> kind
     config_options: ClassVar[dict[str, str]] = {}
 
     def __init__(self, **options: Any):
-        unknown = set(options) - set(self.config_options)
+        known = self.option_kinds()
+        unknown = set(options) - set(known)
         if unknown:
             raise TypeError(
                 f"{type(self).__name__} got unknown options {sorted(unknown)}; "
-                f"known: {sorted(self.config_options)}"
+                f"known: {sorted(known)}"
             )
         self.options = options
+
+    @classmethod
+    def option_kinds(cls) -> dict[str, str | OptionSpec]:
+        """The options the interface takes: name -> the declared option (which parses its
+        values), or the kind of an older ``config_options`` entry."""
+        if cls.settings_cls is not None:
+            return dict(cls.settings_cls.specs())
+        return dict(cls.config_options)
 
     @abstractmethod
     def stat(self, uri: str) -> StatResult:

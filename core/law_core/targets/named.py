@@ -12,8 +12,9 @@ A section names a storage once, with everything about reaching it::
 
 ``file_system`` picks the plugin (a registered file system name like ``gfal``, a
 ``package.module:Class`` reference); by default the scheme of the first base decides.
-The other options are those of :class:`~law_core.targets.remote.RemoteFileSystem` and of the
-plugin's file interface (``gfal_transfer_timeout``, ...). ``law.target("fs.wlcg:/a/b.json")``
+The other options are those of :class:`~law_core.targets.remote.RemoteFileSystem` and those
+the plugin's file interface declares (``gfal_transfer_timeout``, ...; see
+:class:`~law_core.targets.file_interface.FileInterface`). ``law.target("fs.wlcg:/a/b.json")``
 and ``[target] store = fs.wlcg:/analysis`` then refer to paths on it.
 """
 
@@ -24,6 +25,7 @@ import threading
 from typing import Any
 
 from law_core.errors import ConfigError, LawCoreError
+from law_core.settings import OptionSpec
 from law_core.targets.file_system import FileSystem
 
 SECTION_PREFIX = "fs."
@@ -130,8 +132,10 @@ def _create(name: str, cfg: Any) -> FileSystem:
         raise ConfigError(f"[{section}] ({cfg.path}): {err}") from err
 
 
-def read_options(cfg: Any, section: str, kinds: dict[str, str]) -> dict[str, Any]:
-    """The options of ``section`` typed by ``kinds``; unknown ones are an error."""
+def read_options(cfg: Any, section: str, kinds: dict[str, str | OptionSpec]
+                 ) -> dict[str, Any]:
+    """The options of ``section`` typed by ``kinds`` (a kind, or a declared option that
+    parses its values); unknown ones are an error."""
     from law_core.parameters import BytesParameter
 
     options: dict[str, Any] = {}
@@ -144,7 +148,19 @@ def read_options(cfg: Any, section: str, kinds: dict[str, str]) -> dict[str, Any
                 f"[{section}] {option} ({cfg.origin(section, option)}) is not an option of "
                 f"this file system; known: {', '.join(sorted(kinds))}"
             )
-        if kind == "int":
+        if isinstance(kind, OptionSpec):
+            value = cfg.get(section, option)
+            if not value.strip():
+                continue  # not set here: the settings' own section or default decides
+            try:
+                options[option] = kind.parse(value)
+            except ValueError:
+                shown = "***" if kind.secret else repr(value)
+                raise ConfigError(
+                    f"[{section}] {option} = {shown} ({cfg.origin(section, option)}) is not "
+                    f"{kind.describe()}"
+                ) from None
+        elif kind == "int":
             options[option] = cfg.get_int(section, option)
         elif kind == "float":
             options[option] = cfg.get_float(section, option)

@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from typing import IO, Any, ClassVar
 
 from law_core.errors import TargetError
+from law_core.settings import OptionSpec
 from law_core.targets.cache import RemoteCache
 from law_core.targets.failover import OPERATION_ALIASES, OPERATIONS, Failover
 from law_core.targets.file import DirectoryTarget, FileSystemTarget, FileTarget
@@ -302,8 +303,9 @@ class RemoteFileSystem(FileSystem):
     # configuration
 
     @classmethod
-    def option_kinds(cls) -> dict[str, str]:
-        """Every option a ``[fs.NAME]`` section may set for this class: name -> kind."""
+    def option_kinds(cls) -> dict[str, str | OptionSpec]:
+        """Every option a ``[fs.NAME]`` section may set for this class: name -> kind, or
+        the declared option of one of the file interface's settings."""
         kinds = {
             "base": "bases", "retries": "int", "retry_delay": "float", "random_base": "bool",
             "bad_base_time": "float", "validate_copy": "bool", "use_cache": "bool",
@@ -312,7 +314,7 @@ class RemoteFileSystem(FileSystem):
         for op in (*OPERATIONS, *OPERATION_ALIASES):
             kinds[f"base_{op}"] = "bases"
         if cls.file_interface_cls is not None:
-            kinds.update(cls.file_interface_cls.config_options)
+            kinds.update(cls.file_interface_cls.option_kinds())
         return kinds
 
     @classmethod

@@ -15,7 +15,6 @@ def law_core_sandboxes() -> list:
 
 @hookimpl
 def law_core_config_defaults() -> dict[str, dict[str, str]]:
-    # every option has its default here, so that none falls back to [sandbox] (a
-    # [sandbox] python meant for bash sandboxes must not reach a container)
-    return {"docker": {"python": "", "network": "bridge", "run_as_root": "false",
-                       "gpus": "", "volumes": "", "pull": "missing"}}
+    from law_core_docker.settings import DockerSettings
+
+    return {DockerSettings.section: DockerSettings.config_defaults()}

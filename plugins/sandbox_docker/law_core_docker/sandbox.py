@@ -31,6 +31,7 @@ from law_core.plugin import (
     parse_mounts,
     wrap_command,
 )
+from law_core_docker.settings import DockerSettings
 
 #: every container law-core creates carries this label (its value: the sandbox key)
 LABEL = "law-core.sandbox"
@@ -105,30 +106,27 @@ class DockerSandbox(Sandbox):
         """The image name is one Docker accepts (the daemon is not asked)."""
         check_image_reference(self.name)
 
-    def _cfg(self) -> Any:
-        from law_core.plugin import get_config
-
-        return get_config()
-
-    def _bool(self, option: str) -> bool:
-        return self._cfg().get_bool(self.type, option, default=False)
+    @property
+    def settings(self) -> DockerSettings:
+        """The ``[docker]`` options in effect (read from the config each time)."""
+        return DockerSettings.resolve()
 
     def python(self) -> str:
         """``[docker] python`` (an image with law-core installed), else ``python3`` with
         the host's law-core code mounted."""
-        return self.config("python") or "python3"
+        return self.settings.python or "python3"
 
     def forwards_law_core(self) -> bool:
-        return not self.config("python")
+        return not self.settings.python
 
     def run_as_root(self) -> bool:
-        return self._bool("run_as_root")
+        return self.settings.run_as_root
 
     def network(self) -> str:
-        return self.config("network") or "bridge"
+        return self.settings.network
 
     def pull_policy(self) -> str:
-        policy = (self.config("pull") or "missing").strip()
+        policy = self.settings.pull.strip()
         if policy not in _PULL:
             raise ConfigError(f"[docker] pull = {policy!r} is not one of {', '.join(_PULL)}")
         return policy
@@ -176,13 +174,13 @@ class DockerSandbox(Sandbox):
         from docker.types import DeviceRequest
         from docker.types import Mount as DockerMount
 
-        from law_core.plugin import get_config
-
+        settings = self.settings
         env = dict(env)
         code_mounts: list[Mount] = []
-        if self.forwards_law_core():
+        if not settings.python:
             command, env, code_mounts = wrap_command(command, env, self.type)
-        volumes = parse_volumes(get_config().get_list(self.type, "volumes", default=[]))
+        volumes = parse_volumes([v.strip() for v in re.split(r"[,\n]", settings.volumes)
+                                 if v.strip()])
         all_mounts = merge_mounts(mounts, config_file_mount(env), code_mounts, volumes)
         for mount in all_mounts:
             if not mount.target.startswith("/"):
@@ -197,10 +195,10 @@ class DockerSandbox(Sandbox):
                                    else "volume", read_only=m.read_only)
                        for m in all_mounts],
             "labels": {LABEL: self.key, LABEL_CWD: cwd, LABEL_RUN: run},
-            "network_mode": self.network(),
+            "network_mode": settings.network,
             "detach": True,
         }
-        if not self.run_as_root():
+        if not settings.run_as_root:
             options["user"] = f"{os.getuid()}:{os.getgid()}"
             # the calling uid may have no home (nor passwd entry) in the image
             env.setdefault("HOME", "/tmp")
@@ -211,7 +209,7 @@ class DockerSandbox(Sandbox):
             if user:
                 env.setdefault("USER", user)
                 env.setdefault("LOGNAME", user)
-        requests = parse_gpus(self.config("gpus") or "")
+        requests = parse_gpus(settings.gpus)
         if requests:
             options["device_requests"] = [DeviceRequest(
                 driver=r["Driver"], count=r["Count"], device_ids=r["DeviceIDs"],
@@ -245,7 +243,7 @@ class DockerSandbox(Sandbox):
                         container.start()
                     except docker.errors.DockerException as err:
                         hint = ""
-                        if self.config("gpus") and "device driver" in _reason(err):
+                        if self.settings.gpus and "device driver" in _reason(err):
                             hint = (" ([docker] gpus asks for GPUs: does this host have "
                                     "them, and the NVIDIA container toolkit?)")
                         raise TaskError(f"starting the container of the sandbox {self.key} "

@@ -283,6 +283,29 @@ def test_bad_options_are_clear_errors(monkeypatch, tmp_path):
         DockerSandbox("x").pull_policy()
 
 
+def test_options_come_from_docker_never_sandbox_and_bad_ones_name_the_line(monkeypatch,
+                                                                           tmp_path):
+    from law_core_docker.sandbox import DockerSandbox
+
+    from law_core.config import reset_config
+    from law_core.errors import ConfigError
+
+    cfg = tmp_path / "law.cfg"
+    cfg.write_text("[sandbox]\npython = /venv/bin/python\nnetwork = host\n\n"
+                   "[docker]\nrun_as_root = true\n")
+    monkeypatch.setenv("LAW_CORE_CONFIG", str(cfg))
+    reset_config()
+    sandbox = DockerSandbox("x")
+    assert (sandbox.python(), sandbox.network(), sandbox.pull_policy()) == \
+        ("python3", "bridge", "missing")
+    assert sandbox.run_as_root()
+    cfg.write_text(cfg.read_text().replace("true", "sometimes"))
+    reset_config()
+    with pytest.raises(ConfigError, match=re.escape(
+            f"config option docker.run_as_root = 'sometimes' ({cfg}:6) is not a boolean")):
+        sandbox.run_as_root()
+
+
 def test_the_plugin_module_imports_no_docker_sdk():
     code = ("import sys, law_core_docker.plugin; "
             "sys.exit('docker' in sys.modules)")

@@ -20,7 +20,7 @@ def law_core_sandboxes() -> list:
 
 @hookimpl
 def law_core_config_defaults() -> dict[str, dict[str, str]]:
-    # [apptainer] options fall back to these; none falls back to [sandbox] (a [sandbox]
-    # python meant for bash sandboxes must not reach a container)
-    return {"singularity": {"binary": "", "python": "", "clean_env": "true", "binds": "",
-                            "options": ""}}
+    # [singularity] only: [apptainer] options not set fall back to [singularity]
+    from law_core_singularity.settings import SingularitySettings
+
+    return {SingularitySettings.section: SingularitySettings.config_defaults()}

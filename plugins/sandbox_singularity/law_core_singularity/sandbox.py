@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -27,7 +28,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from law_core.plugin import (
     Interrupted,
@@ -40,13 +41,15 @@ from law_core.plugin import (
     parse_mounts,
     wrap_command,
 )
+from law_core_singularity.settings import SingularitySettings
 
 _TOOLS = ("apptainer", "singularity")
 
 
-def parse_binds(entries: list[str], section: str) -> list[Mount]:
-    """``[singularity] binds`` entries ``SOURCE[:TARGET[:ro|rw]]``."""
-    return parse_mounts(entries, f"[{section}] binds")
+def parse_binds(entries: list[str], option: str = "[singularity] binds") -> list[Mount]:
+    """``[singularity] binds`` entries ``SOURCE[:TARGET[:ro|rw]]`` (``option`` names where
+    they are set, for errors)."""
+    return parse_mounts(entries, option)
 
 
 class SingularitySandbox(Sandbox):
@@ -58,41 +61,31 @@ class SingularitySandbox(Sandbox):
 
     # configuration
 
-    def _sections(self) -> tuple[str, ...]:
-        return ("singularity",)
+    #: the config section of the options, and the one read for options it does not set
+    #: (never [sandbox])
+    section: ClassVar[str] = "singularity"
+    fallback_section: ClassVar[str | None] = None
 
-    def config(self, option: str, default: Any = None) -> Any:
-        """An option of ``[apptainer]`` (for ``apptainer::``), ``[singularity]``, else
-        ``[sandbox]``, else ``default``."""
-        from law_core.plugin import get_config
+    @property
+    def settings(self) -> SingularitySettings:
+        """The options in effect (read from the config each time)."""
+        return SingularitySettings.resolve(section=self.section, fallback=self.fallback_section)
 
-        config = get_config()
-        for section in (*self._sections(), "sandbox"):
-            if config.has(section, option):
-                return config.get(section, option)
-        return default
-
-    def _section_of(self, option: str) -> str:
-        from law_core.plugin import get_config
-
-        config = get_config()
-        return next((s for s in self._sections() if config.has(s, option)), "singularity")
-
-    def _bool(self, option: str, default: bool) -> bool:
-        from law_core.plugin import get_config
-
-        return get_config().get_bool(self._section_of(option), option, default=default)
+    def _where(self, option: str) -> str:
+        """Where ``option`` is set, for messages."""
+        sections = [s for s in (self.section, self.fallback_section) if s]
+        return " or ".join(f"[{s}] {option}" for s in sections)
 
     def python(self) -> str:
         """``[singularity] python`` (an image with law-core installed), else ``python3``
         with the host's law-core code bound."""
-        return self.config("python") or "python3"
+        return self.settings.python or "python3"
 
     def forwards_law_core(self) -> bool:
-        return not self.config("python")
+        return not self.settings.python
 
     def clean_env(self) -> bool:
-        return self._bool("clean_env", True)
+        return self.settings.clean_env
 
     def image(self) -> str:
         """The image path (absolute), or the URI as given."""
@@ -110,7 +103,7 @@ class SingularitySandbox(Sandbox):
 
     def binary(self) -> str:
         """The absolute path of the apptainer/singularity executable to run."""
-        configured = (self.config("binary") or "").strip()
+        configured = self.settings.binary.strip()
         candidates = [configured] if configured else \
             [self.type, *(t for t in _TOOLS if t != self.type)]
         for candidate in candidates:
@@ -120,11 +113,11 @@ class SingularitySandbox(Sandbox):
         raise TaskError(
             f"the sandbox {self.key} needs {' or '.join(candidates)}, which is not found on "
             f"PATH ({os.environ.get('PATH', '')}): install Apptainer or SingularityCE, or "
-            f"set [singularity] binary to its path")
+            f"set {self._where('binary')} to its path")
 
     def exec_options(self) -> list[str]:
         """``[singularity] options``: more ``exec`` options, as a shell would split them."""
-        return shlex.split(self.config("options") or "")
+        return shlex.split(self.settings.options)
 
     # running
 
@@ -146,16 +139,15 @@ class SingularitySandbox(Sandbox):
             cwd: str) -> int:
         from spython.main import Client
 
-        from law_core.plugin import get_config
-
+        settings = self.settings
         image = self.image()
         binary = self.binary()
         env = dict(env)
         code_mounts: list[Mount] = []
-        if self.forwards_law_core():
+        if not settings.python:
             command, env, code_mounts = wrap_command(command, env, self.type)
-        binds = parse_binds(get_config().get_list(self._section_of("binds"), "binds",
-                                                  default=[]), self._section_of("binds"))
+        binds = parse_binds([b.strip() for b in re.split(r"[,\n]", settings.binds) if b.strip()],
+                            self._where("binds"))
         all_mounts = merge_mounts(mounts, config_file_mount(env), code_mounts, binds)
         bind_specs = []
         for mount in all_mounts:
@@ -168,7 +160,7 @@ class SingularitySandbox(Sandbox):
                                     f"--bind does not take paths with ':' or ','")
             bind_specs.append(f"{mount.source}:{mount.target}" +
                               (":ro" if mount.read_only else ""))
-        options = (["--cleanenv"] if self.clean_env() else []) + ["--pwd", cwd] + \
+        options = (["--cleanenv"] if settings.clean_env else []) + ["--pwd", cwd] + \
             self.exec_options()
 
         shim = tempfile.mkdtemp(prefix="law-core-singularity-")
@@ -207,9 +199,8 @@ class ApptainerSandbox(SingularitySandbox):
     the ``apptainer`` executable found first."""
 
     type = "apptainer"
-
-    def _sections(self) -> tuple[str, ...]:
-        return ("apptainer", "singularity")
+    section = "apptainer"
+    fallback_section = "singularity"
 
 
 @contextlib.contextmanager

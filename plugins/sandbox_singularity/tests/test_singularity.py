@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -227,6 +228,32 @@ def test_the_standin_answers_like_the_real_tool(rootfs, tmp_path):
     unknown = subprocess.run([standin, "exec", "--frobnicate", str(rootfs), "true"],
                              capture_output=True, text=True)
     assert unknown.returncode == 255 and "unknown flag: --frobnicate" in unknown.stderr
+
+
+def test_apptainer_options_fall_back_to_singularity_never_to_sandbox(tmp_path, monkeypatch):
+    from law_core_singularity.sandbox import ApptainerSandbox, SingularitySandbox
+
+    from law_core.config import reset_config
+    from law_core.errors import ConfigError
+
+    cfg = tmp_path / "law.cfg"
+    cfg.write_text("[sandbox]\npython = /venv/bin/python\n\n"
+                   "[singularity]\nclean_env = false\noptions = --nv\n\n"
+                   "[apptainer]\noptions = --contain\n")
+    monkeypatch.setenv("LAW_CORE_CONFIG", str(cfg))
+    reset_config()
+    apptainer, singularity = ApptainerSandbox("x.sif"), SingularitySandbox("x.sif")
+    assert apptainer.exec_options() == ["--contain"]
+    assert singularity.exec_options() == ["--nv"]
+    assert not apptainer.clean_env() and not singularity.clean_env()
+    assert apptainer.python() == singularity.python() == "python3"  # not [sandbox]'s
+
+    cfg.write_text("[apptainer]\nclean_env = maybe\n")
+    reset_config()
+    with pytest.raises(ConfigError, match=re.escape(
+            f"config option apptainer.clean_env = 'maybe' ({cfg}:2) is not a boolean")):
+        apptainer.clean_env()
+    assert singularity.clean_env()
 
 
 def test_the_plugin_module_imports_no_spython():

@@ -37,14 +37,16 @@ after that, as are network errors and ``too_many_write_operations``. Rejected cr
 never the token.
 
 Credentials (``app_key``, ``app_secret``, ``refresh_token``, ``access_token``) and the
-tuning options come from the file system's own options (``[fs.NAME]``), else from the
-``[dropbox]`` config section, read when the interface is first used. They are kept out of
-``options``, reprs, logs and error messages.
+tuning options are declared in :class:`~law_core_dropbox.settings.DropboxSettings`: the file
+system's own options (``[fs.NAME]``, or arguments), else the ``[dropbox]`` config section,
+else the defaults, resolved when the interface is first used (and again when the config
+changes). Credentials are kept out of ``options``, reprs, logs and error messages.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import hashlib
 import logging
@@ -67,16 +69,16 @@ from law_core.plugin import (
     normalize_path,
 )
 from law_core_dropbox.content_hash import BLOCK_SIZE, ContentHasher, block_digests
-from law_core_dropbox.plugin import CONFIG_DEFAULTS, CONFIG_SECTION
+from law_core_dropbox.settings import TOKENS, DropboxSettings
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: options that are secrets: never shown
-SECRET_OPTIONS = ("app_secret", "refresh_token", "access_token")
-#: options of the credentials (the app key is no secret, but it is not shown either)
-CREDENTIAL_OPTIONS = ("app_key", *SECRET_OPTIONS)
+#: options of the credentials: never shown
+CREDENTIAL_OPTIONS = tuple(sorted(DropboxSettings.secret_options()))
+#: the section of the process-wide options, ``[dropbox]``
+SECTION = DropboxSettings.section
 
 #: Dropbox's limit for the data of one request (150 MiB), as whole hash blocks
 MAX_CHUNK_SIZE = (150 * 1024 * 1024 // BLOCK_SIZE) * BLOCK_SIZE
@@ -138,35 +140,11 @@ class _Secret:
         return hash(self._value)
 
 
-@dataclass(frozen=True)
-class _Settings:
-    """Everything a client is made from, resolved from options and the config."""
-
-    app_key: _Secret | None
-    app_secret: _Secret | None
-    refresh_token: _Secret | None
-    access_token: _Secret | None
-    ca_certs: str | None
-    timeout: float
-    chunk_size: int
-    rate_limit_retries: int
-    server_error_retries: int
-    #: where each credential came from ("[fs.box] (/home/me/law.cfg:12)"), for messages
-    origins: tuple[tuple[str, str], ...]
-
-    def origin(self, option: str) -> str:
-        return dict(self.origins).get(option, f"[{CONFIG_SECTION}]")
-
-    def secrets(self) -> list[str]:
-        return [s.reveal() for s in (self.app_key, self.app_secret, self.refresh_token,
-                                     self.access_token) if s is not None]
-
-
 @dataclass
 class _State:
     pid: int
     config: Any
-    settings: _Settings
+    settings: DropboxSettings
     client: Any
 
 
@@ -243,17 +221,7 @@ class DropboxFileInterface(FileInterface):
 
     schemes: ClassVar[tuple[str, ...]] = ("dropbox", "file")
 
-    config_options: ClassVar[dict[str, str]] = {
-        "app_key": "str",
-        "app_secret": "str",
-        "refresh_token": "str",
-        "access_token": "str",
-        "dropbox_ca_certs": "str",
-        "dropbox_timeout": "float",
-        "dropbox_chunk_size": "size",
-        "dropbox_rate_limit_retries": "int",
-        "dropbox_server_error_retries": "int",
-    }
+    settings_cls: ClassVar[type[DropboxSettings]] = DropboxSettings
 
     def __init__(self, **options: Any):
         super().__init__(**options)
@@ -291,80 +259,60 @@ class DropboxFileInterface(FileInterface):
 
     # settings and the client
 
-    def _describe_given(self, option: str, config: Any) -> str:
-        if self.config_section:
-            return f"[{self.config_section}] ({config.origin(self.config_section, option)})"
-        return f"the file system's {option} argument"
-
-    def _resolve(self, config: Any) -> _Settings:
+    def _resolve(self) -> DropboxSettings:
         """The settings: the file system's options, else ``[dropbox]``, else defaults."""
-        values: dict[str, Any] = {}
-        origins: list[tuple[str, str]] = []
-        # tokens come as a pair from one place: a file system with a token of its own
-        # never mixes in a token of [dropbox] (which may be another account's)
-        own_tokens = any(k in self._given for k in ("refresh_token", "access_token"))
-        for option, kind in self.config_options.items():
-            if own_tokens and option in ("refresh_token", "access_token") and \
-                    option not in self._given:
-                continue
-            if option in self._given:
-                value = self._given[option]
-                if isinstance(value, str) and kind != "str":
-                    value = _parse(option, kind, value, self._describe_given(option, config))
-                values[option] = value
-                origins.append((option, self._describe_given(option, config)))
-            elif config.has(CONFIG_SECTION, option) and \
-                    config.get(CONFIG_SECTION, option).strip():
-                values[option] = _read_config(config, option, kind)
-                origins.append((option, f"[{CONFIG_SECTION}] "
-                                        f"({config.origin(CONFIG_SECTION, option)})"))
-            elif option in CONFIG_DEFAULTS:
-                values[option] = _parse(option, kind, CONFIG_DEFAULTS[option], "default")
-        for option in CREDENTIAL_OPTIONS:
-            if option in values and not isinstance(values[option], _Secret):
-                values[option] = _Secret(str(values[option]))
-        ca_certs = values.get("dropbox_ca_certs") or None
-        if ca_certs:
-            ca_certs = os.path.expanduser(str(ca_certs))
+        given = {k: v.reveal() if isinstance(v, _Secret) else v for k, v in self._given.items()}
+        where = f"[{self.config_section}]" if self.config_section else \
+            "the file system's arguments"
+        settings = DropboxSettings.resolve(given, given_where=where)
+        if any(token in given for token in TOKENS):
+            # tokens come as a pair from one place: a file system with a token of its own
+            # never uses a token of [dropbox] (which may be another account's)
+            settings = dataclasses.replace(
+                settings, **{token: given.get(token, "") for token in TOKENS})
+        if settings.dropbox_ca_certs:
+            ca_certs = os.path.expanduser(settings.dropbox_ca_certs)
             if not os.path.isfile(ca_certs):
-                where = dict(origins).get("dropbox_ca_certs", "dropbox_ca_certs")
-                raise TargetError(f"dropbox_ca_certs = {ca_certs} ({where}) is not a file; it "
-                                  "names a PEM bundle of the CAs to trust")
-        chunk = int(values["dropbox_chunk_size"])
-        if chunk < BLOCK_SIZE:
+                raise TargetError(
+                    f"dropbox_ca_certs = {ca_certs} ({self._origin('dropbox_ca_certs')}) is "
+                    "not a file; it names a PEM bundle of the CAs to trust")
+            settings = dataclasses.replace(settings, dropbox_ca_certs=ca_certs)
+        if settings.dropbox_chunk_size < BLOCK_SIZE:
             raise TargetError(
-                f"dropbox_chunk_size = {chunk} bytes is below Dropbox's hash block of 4 MiB; "
-                "use at least 4MiB (multiples of 4MiB)"
+                f"dropbox_chunk_size = {int(settings.dropbox_chunk_size)} bytes "
+                f"({self._origin('dropbox_chunk_size')}) is below Dropbox's hash block of "
+                "4 MiB; use at least 4MiB (multiples of 4MiB)"
             )
-        return _Settings(
-            app_key=values.get("app_key"),
-            app_secret=values.get("app_secret"),
-            refresh_token=values.get("refresh_token"),
-            access_token=values.get("access_token"),
-            ca_certs=ca_certs,
-            timeout=float(values["dropbox_timeout"]),
-            # whole hash blocks, at most what one request may carry
-            chunk_size=min(MAX_CHUNK_SIZE, chunk // BLOCK_SIZE * BLOCK_SIZE),
-            rate_limit_retries=int(values["dropbox_rate_limit_retries"]),
-            server_error_retries=int(values["dropbox_server_error_retries"]),
-            origins=tuple(origins),
-        )
+        return settings
 
-    def _where(self, settings: _Settings, option: str | None = None) -> str:
+    def _origin(self, option: str) -> str:
+        """Where ``option`` is set, for messages: ``[fs.box] (/home/me/law.cfg:12)``."""
+        from law_core.plugin import get_config
+
+        config = get_config()
+        if option in self._given:
+            if self.config_section:
+                return f"[{self.config_section}] ({config.origin(self.config_section, option)})"
+            return f"the file system's {option} argument"
+        if config.has(SECTION, option) and config.get(SECTION, option).strip():
+            return f"[{SECTION}] ({config.origin(SECTION, option)})"
+        return "the default"
+
+    def _where(self, settings: DropboxSettings, option: str | None = None) -> str:
         """Where to fix the credentials (the token, or ``option``), for messages."""
         option = option or ("refresh_token" if settings.refresh_token else (
             "access_token" if settings.access_token else "refresh_token"))
-        if option in dict(settings.origins):
-            return settings.origin(option)
+        if getattr(settings, option):
+            return self._origin(option)
         if self.config_section:
-            return f"[{self.config_section}] (or [{CONFIG_SECTION}])"
-        return f"[{CONFIG_SECTION}]"
+            return f"[{self.config_section}] (or [{SECTION}])"
+        return f"[{SECTION}]"
 
-    def _new_client(self, settings: _Settings) -> Any:
+    def _new_client(self, settings: DropboxSettings) -> Any:
         dropbox = _sdk()
         if not settings.refresh_token and not settings.access_token:
-            section = f"[{self.config_section}] or [{CONFIG_SECTION}]" if self.config_section \
-                else f"[{CONFIG_SECTION}]"
+            section = f"[{self.config_section}] or [{SECTION}]" if self.config_section \
+                else f"[{SECTION}]"
             raise TargetError(
                 f"no Dropbox credentials: set refresh_token with app_key and app_secret "
                 f"(or an access_token) in {section} of the law-core config; the "
@@ -372,23 +320,21 @@ class DropboxFileInterface(FileInterface):
             )
         if settings.refresh_token and not settings.app_key:
             raise TargetError(
-                f"the refresh token of {settings.origin('refresh_token')} needs the app's "
+                f"the refresh token of {self._origin('refresh_token')} needs the app's "
                 "app_key (and app_secret, unless the token was made with PKCE) beside it"
             )
         session = None
-        if settings.ca_certs:
-            session = _ca_session(settings.ca_certs)
+        if settings.dropbox_ca_certs:
+            session = _ca_session(settings.dropbox_ca_certs)
         try:
             return dropbox.Dropbox(
-                oauth2_access_token=settings.access_token.reveal()
-                if settings.access_token else None,
-                oauth2_refresh_token=settings.refresh_token.reveal()
-                if settings.refresh_token else None,
-                app_key=settings.app_key.reveal() if settings.app_key else None,
-                app_secret=settings.app_secret.reveal() if settings.app_secret else None,
-                max_retries_on_error=settings.server_error_retries,
-                max_retries_on_rate_limit=settings.rate_limit_retries,
-                timeout=settings.timeout,
+                oauth2_access_token=settings.access_token or None,
+                oauth2_refresh_token=settings.refresh_token or None,
+                app_key=settings.app_key or None,
+                app_secret=settings.app_secret or None,
+                max_retries_on_error=settings.dropbox_server_error_retries,
+                max_retries_on_rate_limit=settings.dropbox_rate_limit_retries,
+                timeout=settings.dropbox_timeout,
                 session=session,
                 user_agent="law-core-dropbox",
             )
@@ -411,7 +357,7 @@ class DropboxFileInterface(FileInterface):
             state = self._state
             if state is not None and state.pid == os.getpid() and state.config is config:
                 return state
-            settings = self._resolve(config)
+            settings = self._resolve()
             if state is not None and state.pid == os.getpid() and state.settings == settings:
                 state.config = config
                 return state
@@ -421,19 +367,20 @@ class DropboxFileInterface(FileInterface):
     @property
     def chunk_size(self) -> int:
         """Bytes per upload request (a multiple of 4 MiB)."""
-        return self._current().settings.chunk_size
+        chunk = int(self._current().settings.dropbox_chunk_size)
+        # whole hash blocks, at most what one request may carry
+        return min(MAX_CHUNK_SIZE, chunk // BLOCK_SIZE * BLOCK_SIZE)
 
     def account_key(self) -> str:
         """A digest of the credentials: two interfaces with the same key reach the same
         Dropbox (different keys may still do)."""
         settings = self._current().settings
-        material = "\0".join(s.reveal() if s else "" for s in (
-            settings.app_key, settings.refresh_token or settings.access_token))
+        material = "\0".join((settings.app_key, settings.refresh_token or settings.access_token))
         return hashlib.sha256(material.encode()).hexdigest()
 
     # requests and their errors
 
-    def _redact(self, text: str, settings: _Settings | None = None) -> str:
+    def _redact(self, text: str, settings: DropboxSettings | None = None) -> str:
         if settings is None:
             state = self._state
             settings = state.settings if state is not None else None
@@ -460,7 +407,7 @@ class DropboxFileInterface(FileInterface):
         except Exception as err:
             raise self._map_error(err, what, uri, state.settings, session) from None
 
-    def _map_error(self, err: Exception, what: str, uri: str, settings: _Settings,
+    def _map_error(self, err: Exception, what: str, uri: str, settings: DropboxSettings,
                    session: bool = False) -> BaseException:
         dropbox = _sdk()
         exc = dropbox.exceptions
@@ -479,12 +426,14 @@ class DropboxFileInterface(FileInterface):
         if isinstance(err, exc.RateLimitError):
             return DropboxError(
                 errno.EAGAIN, f"{what}: Dropbox still limits the request rate after "
-                f"{settings.rate_limit_retries} retries (raise dropbox_rate_limit_retries)",
+                f"{settings.dropbox_rate_limit_retries} retries (raise "
+                "dropbox_rate_limit_retries)",
                 uri, transient=True)
         if isinstance(err, exc.InternalServerError):
             return DropboxError(
                 errno.EIO, f"{what}: Dropbox answered HTTP {err.status_code} "
-                f"(a server error) {settings.server_error_retries + 1} times: {text(err.body)}",
+                f"(a server error) {settings.dropbox_server_error_retries + 1} times: "
+                f"{text(err.body)}",
                 uri, transient=True)
         if isinstance(err, exc.BadInputError):
             if "invalid_client" in str(err.message):
@@ -567,7 +516,7 @@ class DropboxFileInterface(FileInterface):
         result.correct_offset = correct  # type: ignore[attr-defined]
         return result
 
-    def _auth_error(self, err: Any, what: str, settings: _Settings) -> TargetError:
+    def _auth_error(self, err: Any, what: str, settings: DropboxSettings) -> TargetError:
         """Rejected credentials: what to do, where, without showing them."""
         error = getattr(err, "error", None)
         tag = getattr(error, "_tag", None) or "unknown"
@@ -846,26 +795,3 @@ def _ca_session(ca_certs: str) -> Any:
     session.mount("https://", HTTPAdapter(pool_connections=4, pool_maxsize=8))
     return session
 
-
-def _parse(option: str, kind: str, value: str, where: str) -> Any:
-    from law_core.plugin import BytesParameter
-
-    value = value.strip()
-    try:
-        if kind == "int":
-            return int(value)
-        if kind == "float":
-            return float(value)
-        if kind == "size":
-            return int(BytesParameter(unit="MB").parse(value) * 1000**2)
-    except (ValueError, LawCoreError):
-        raise TargetError(f"{option} = {value!r} ({where}) is not a valid "
-                          f"{'size (like 32MiB)' if kind == 'size' else kind}") from None
-    return value
-
-
-def _read_config(config: Any, option: str, kind: str) -> Any:
-    if option in CREDENTIAL_OPTIONS:
-        return _Secret(config.get(CONFIG_SECTION, option).strip())
-    return _parse(option, kind, config.get(CONFIG_SECTION, option),
-                  f"[{CONFIG_SECTION}] ({config.origin(CONFIG_SECTION, option)})")

@@ -11,6 +11,7 @@ import hashlib
 import logging
 import os
 import pickle
+import re
 import subprocess
 import sys
 import textwrap
@@ -33,7 +34,7 @@ from law_core_dropbox.file_system import DropboxFileSystem
 
 import law_core as law
 from law_core.config import reset_config
-from law_core.errors import PluginError, TargetError
+from law_core.errors import ConfigError, PluginError, TargetError
 from law_core.registry import get_registry
 from law_core.targets.remote import RemoteFileTarget
 from law_core.testing.file_interface import FileInterfaceSuite
@@ -509,6 +510,45 @@ def test_named_file_system_and_task_outputs(
     # the same file through its URI (credentials of [dropbox])
     by_uri = law.target(task.output().uri())
     assert isinstance(by_uri, RemoteFileTarget) and by_uri.load() == {"where": "dropbox"}
+
+
+def test_bad_option_values_name_where_to_fix_them(
+        credentials: dict[str, Any], tmp_path: Path, unique: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whether an option comes from [fs.NAME], [dropbox] or the arguments, a bad value is
+    an error naming that place."""
+    cfg = _config(tmp_path, monkeypatch, f"""
+        [fs.box]
+        base = {_base(unique)}
+        dropbox_timeout = soon
+        """)
+    with pytest.raises(ConfigError, match=re.escape(
+            f"[fs.box] dropbox_timeout = 'soon' ({cfg}:4) is not a number")):
+        law.file_system("box")
+
+    _config(tmp_path, monkeypatch, f"""
+        [fs.box]
+        base = {_base(unique)}
+        dropbox_chunk_size = 1MiB
+        dropbox_ca_certs = {credentials['dropbox_ca_certs']}
+        """)
+    with pytest.raises(TargetError, match=re.escape(
+            f"dropbox_chunk_size = 1048576 bytes ([fs.box] ({tmp_path}/law.cfg:4)) is below")):
+        law.file_system("box").exists("/x")
+
+    monkeypatch.setenv("LAW_CORE__DROPBOX__DROPBOX_RATE_LIMIT_RETRIES", "many")
+    reset_config()
+    with pytest.raises(ConfigError, match=re.escape(
+            "config option dropbox.dropbox_rate_limit_retries = 'many' (environment variable "
+            "LAW_CORE__DROPBOX__DROPBOX_RATE_LIMIT_RETRIES) is not an integer")):
+        DropboxFileSystem(_base(unique), **credentials).exists("/x")
+    monkeypatch.delenv("LAW_CORE__DROPBOX__DROPBOX_RATE_LIMIT_RETRIES")
+    reset_config()
+    with pytest.raises(ConfigError, match=re.escape(
+            "dropbox_server_error_retries = 'few' in the file system's arguments is not an "
+            "integer")):
+        DropboxFileSystem(_base(unique), **credentials,
+                          dropbox_server_error_retries="few").exists("/x")
 
 
 def test_copies_between_accounts_go_through_this_machine(
