@@ -67,8 +67,10 @@ def law_core_file_systems() -> list[FileSystemRecord]:
     next base, then retry after a delay. The core adds bases (``base``, ``base_stat``,
     ``base_filecopy``, ...), failover that remembers bad bases, retries, the local cache,
     atomic uploads (temporary name, then rename), recursive removal and collections.
-    ``config_options`` of the interface are the backend's own options in ``[fs.NAME]``
-    sections; ``FileSystemRecord.config_section`` names a section of process-wide ones.
+    The interface declares the backend's own options once, as a
+    :class:`~law_core.settings.Settings` dataclass (``settings_cls``): ``[fs.NAME]``
+    sections and the file system's arguments set them, the settings' own section
+    (``FileSystemRecord.config_section``) holds process-wide ones.
 
     Checked against the real backend by subclassing
     :class:`law_core.testing.file_interface.FileInterfaceSuite` and
@@ -91,8 +93,12 @@ def law_core_formatters() -> list[FormatterRecord]:
 def law_core_job_managers() -> list[JobManagerRecord]:
     """Declare run locations, each selected by ``--workflow NAME``.
 
-    The class referenced implements the job-manager contract of the core's workflow
-    machinery; the record also names the parameters the backend adds to every workflow.
+    The class referenced subclasses :class:`law_core.workflow.remote.RemoteJobManager`
+    (the primitives ``submit``, ``query``, ``cancel``; optionally ``cleanup``,
+    ``recover``); ``JobManagerRecord.settings`` names the backend's options, declared once
+    as a :class:`~law_core.settings.Settings` dataclass, from which every workflow gains
+    its ``--NAME-OPTION`` parameters and the ``[NAME]`` config section its defaults.
+    Checked by subclassing :class:`law_core.testing.JobManagerSuite`.
     """
 
 
