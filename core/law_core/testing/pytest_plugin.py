@@ -22,6 +22,11 @@ Each is skipped, with the reason, only where the service's binaries are not inst
 with ``LAW_CORE_REQUIRE_SERVICES=1`` (as in law-core's own CI) a missing binary is an error
 instead. Anything else that goes wrong is an error. ``law_core_isolated`` gives a test the
 config and plugin registry a fresh process would have.
+
+``law_core_reference_jobs`` makes law-core's reference job manager (``--workflow
+processes``, :mod:`law_core.testing.reference_jobs`: jobs as local processes) a plugin for
+one test, in this process and, through its ``.env``, in ``law-core`` subprocesses, with a
+spool of its own; jobs the test left running are killed after it.
 """
 
 from __future__ import annotations
@@ -57,6 +62,40 @@ def law_core_isolated() -> Iterator[None]:
     reset_registry()
     yield
     reset_config()
+    reset_registry()
+
+
+@pytest.fixture(scope="session")
+def _law_core_reference_jobs_path(tmp_path_factory: pytest.TempPathFactory):
+    from law_core.testing.reference_jobs import install_entry_point
+
+    return install_entry_point(tmp_path_factory.mktemp("law-core-reference-jobs"))
+
+
+@pytest.fixture
+def law_core_reference_jobs(_law_core_reference_jobs_path, tmp_path_factory: pytest.TempPathFactory,
+                            monkeypatch: pytest.MonkeyPatch) -> Iterator:
+    from law_core.testing.reference_jobs import ReferenceJobs
+
+    jobs = ReferenceJobs(_law_core_reference_jobs_path, tmp_path_factory.mktemp("spool"))
+    # through monkeypatch: every later change of sys.path in the test is undone with it
+    monkeypatch.syspath_prepend(str(jobs.path))
+    _forget_plugins()  # discovered afresh, with the plugin
+    yield jobs
+    jobs.stop()
+    monkeypatch.undo()  # sys.path without the plugin, before it is discovered again
+    _forget_plugins()
+
+
+def _forget_plugins() -> None:
+    """The next get_registry() discovers the plugins on the present sys.path: stevedore
+    keeps the entry points it found per process, which reset_registry() alone does not
+    clear."""
+    from stevedore import ExtensionManager
+
+    from law_core.registry import ENTRY_POINT_GROUP, reset_registry
+
+    ExtensionManager.ENTRY_POINT_CACHE.pop(ENTRY_POINT_GROUP, None)
     reset_registry()
 
 

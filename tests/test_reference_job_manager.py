@@ -1,0 +1,207 @@
+"""The job-manager suite against law-core's reference job manager (jobs as local processes):
+the remote-job machinery tested with no batch system; and the reference manager itself."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from law_core.errors import ConfigError
+from law_core.registry import get_registry
+from law_core.testing import JobManagerSuite
+from law_core.testing.reference_jobs import ReferenceJobs
+
+
+class TestReferenceJobManager(JobManagerSuite):
+    """The whole suite on ``--workflow processes``, with the spool as the batch system's
+    own listing (the overrides a plugin's test class makes where its batch system lists
+    jobs by name)."""
+
+    manager_name = "processes"
+
+    @pytest.fixture
+    def batch_env(self, law_core_reference_jobs: ReferenceJobs) -> dict[str, str]:
+        self.spool = law_core_reference_jobs
+        return law_core_reference_jobs.env
+
+    def _ours(self, job_dir: Path) -> list[dict]:
+        prefix = self.bookkeeping(job_dir)["name_prefix"] + "-"
+        return [job for job in self.spool.jobs() if job["name"].startswith(prefix)]
+
+    def known_jobs(self, manager, job_dir: Path) -> list:
+        return [job["name"] for job in self._ours(job_dir)]
+
+    def active_jobs(self, manager, job_dir: Path) -> int:
+        count = 0
+        for job in self._ours(job_dir):  # the spool first, the status files after
+            num, attempt = job["name"].rsplit("-", 2)[1:]
+            done = (job_dir / "status" / f"job_{num}_{attempt}.json").exists()
+            count += job["active"] and not done
+        return count
+
+    def test_sigkill_of_a_run_with_workers_stops_its_submitters_and_restart_resumes(
+            self, analysis: Path, batch_env: dict) -> None:
+        """luigi polls each workflow in a forked worker with --workers 2: killing the run
+        kills them too (no orphan keeps submitting beside the restart), and the restart
+        resumes. (The core's promise, whatever the batch system: tested here only.)"""
+        gate = analysis / "gate"  # the jobs wait for it: an orphan could not end by itself
+        (analysis / "two.py").write_text(
+            "import os\nimport time\n\nimport law_core as law\n"
+            "from suite_tasks import SuiteWork\n\n\n"
+            "class Gated(SuiteWork):\n"
+            "    def run(self):\n"
+            f"        while not os.path.exists({str(gate)!r}):\n"
+            "            time.sleep(0.2)\n"
+            "        super().run()\n\n\n"
+            "class Both(law.WrapperTask):\n"
+            "    def requires(self):\n"
+            "        return [Gated(n=n, workflow='processes', tasks_per_job=2,\n"
+            "                      poll_interval=0.5 / 60) for n in (4, 6)]\n")
+        first = self.start_law_core(["run", "two.Both", "--workers", "2"], analysis, batch_env)
+        try:
+            def submitted() -> bool:
+                subs = [self.bookkeeping(d) for d in self.job_dirs(analysis, "Gated")]
+                return len(subs) == 2 and all(job["job_id"] for sub in subs
+                                              for job in sub["jobs"].values())
+            self.wait_for(submitted, 60, "the jobs of both workflows were not submitted")
+            pollers = [int(p) for p in subprocess.run(
+                ["pgrep", "-P", str(first.pid)], capture_output=True, text=True).stdout.split()]
+            assert len(pollers) >= 2  # luigi's two forked workers, one per workflow
+        finally:
+            first.send_signal(signal.SIGKILL)
+            first.communicate()
+        self.wait_for(lambda: not any(_running(pid) for pid in pollers), 30,
+                      "a worker outlived the killed run")
+        gate.touch()
+
+        second = self.law_core(["run", "two.Both", "--workers", "2"], analysis, batch_env)
+        assert second.returncode == 0, second.stderr[-3000:]
+        assert len(self.outputs(analysis, "out_*.json", "Gated")) == 10
+        job_dirs = self.job_dirs(analysis, "Gated")
+        jobs = [self.bookkeeping(d)["jobs"] for d in job_dirs]
+        assert sorted(map(len, jobs)) == [2, 3]
+        for job_dir, its_jobs in zip(job_dirs, jobs):  # each job known once
+            known = self.known_jobs(None, job_dir)
+            assert len(known) == len(set(known)) == len(its_jobs), known
+        assert all(job["attempt"] == 1 for its_jobs in jobs for job in its_jobs.values())
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in ("Z", "X")
+
+
+# the reference manager itself
+
+
+@pytest.fixture
+def processes(law_core_reference_jobs, tmp_path, monkeypatch):
+    """A ``processes`` manager built in this process, and a job directory for it."""
+    suite = JobManagerSuite()
+    suite._monkeypatch = monkeypatch
+    (tmp_path / "suite_tasks.py").write_text(__import__(
+        "law_core.testing.job_manager", fromlist=["SUITE_TASKS"]).SUITE_TASKS)
+    suite.manager_name = "processes"
+    manager = suite.manager(tmp_path, law_core_reference_jobs.env, n=1)
+    job_dir = manager.job_directory()
+    job_dir.mkdir(parents=True)
+    return manager, job_dir
+
+
+def spec(job_dir: Path, num: int, *command: str):
+    from law_core.plugin import JobSubmission
+
+    return JobSubmission(num=num, attempt=1, name=f"law-ref-{num}-1", branches=(num,),
+                         command=command, stdout=str(job_dir / f"{num}.out"),
+                         stderr=str(job_dir / f"{num}.err"), job_dir=str(job_dir))
+
+
+def wait_state(manager, job_id: str, status: str, timeout: float = 20):
+    deadline = time.monotonic() + timeout
+    while True:
+        state = manager.query([job_id]).get(job_id)
+        if state is not None and state.status == status:
+            return state
+        assert time.monotonic() < deadline, f"job {job_id} is {state}, not {status}"
+        time.sleep(0.05)
+
+
+def test_states_as_observed(processes, monkeypatch):
+    """Pending until the modelled queue lets it start, then running, then ended with the
+    exit code its command returned; what ends without one was killed or cancelled."""
+    manager, job_dir = processes
+    monkeypatch.setenv("LAW_CORE__PROCESSES__START_DELAY", "0.5")
+    manager.__dict__.pop("_settings", None)
+    from law_core.config import reset_config
+
+    reset_config()
+    ok, failing = manager.submit([spec(job_dir, 1, "sh", "-c", "echo out; sleep 0.5"),
+                                  spec(job_dir, 2, "sh", "-c", "echo bad >&2; exit 3")])
+    assert manager.query([ok])[ok].status == "pending"
+    wait_state(manager, ok, "running")
+    assert wait_state(manager, ok, "finished").exit_code == 0
+    state = wait_state(manager, failing, "failed")
+    assert (state.exit_code, state.error) == (3, "the job exited with code 3")
+    assert (job_dir / "1.out").read_text() == "out\n"
+    assert (job_dir / "2.err").read_text() == "bad\n"
+
+    manager.__dict__.pop("_settings", None)
+    monkeypatch.delenv("LAW_CORE__PROCESSES__START_DELAY")
+    reset_config()
+    killed, cancelled = manager.submit([spec(job_dir, 3, "sleep", "60"),
+                                        spec(job_dir, 4, "sleep", "60")])
+    wait_state(manager, killed, "running")
+    os.killpg(int((manager.spool() / killed / "pid").read_text()), signal.SIGKILL)
+    assert wait_state(manager, killed, "failed").error == \
+        "killed before it recorded an exit code"
+    manager.cancel([cancelled])
+    assert wait_state(manager, cancelled, "failed").error == "cancelled"
+    assert manager.query(["999"]) == {}  # never heard of it
+
+
+def test_job_gets_a_clean_environment(processes, monkeypatch):
+    manager, job_dir = processes
+    monkeypatch.setenv("SUITE_TOKEN", "not for jobs")
+    (job_id,) = manager.submit([spec(job_dir, 1, "sh", "-c", 'echo "[$SUITE_TOKEN] $PATH"')])
+    wait_state(manager, job_id, "finished")
+    assert (job_dir / "1.out").read_text() == f"[] {os.defpath}\n"
+
+
+def test_recover_finds_jobs_by_name(processes):
+    manager, job_dir = processes
+    submitted = manager.submit([spec(job_dir, 1, "true"), spec(job_dir, 2, "true")])
+    found = manager.recover([spec(job_dir, 2, "true"), spec(job_dir, 7, "true")])
+    assert found == {2: submitted[1]}  # job 7 was never submitted: submit it again
+
+
+def test_cleanup_forgets_ended_jobs(processes):
+    manager, job_dir = processes
+    done, running = manager.submit([spec(job_dir, 1, "true"), spec(job_dir, 2, "sleep", "60")])
+    wait_state(manager, done, "finished")
+    manager.cleanup([done, running])
+    assert set(manager.query([done, running])) == {running}  # an active job stays
+    manager.cancel([running])
+
+
+def test_start_delay_setting_is_checked(processes, monkeypatch):
+    manager, _ = processes
+    monkeypatch.setenv("LAW_CORE__PROCESSES__START_DELAY", "soon")
+    manager.__dict__.pop("_settings", None)
+    from law_core.config import reset_config
+
+    reset_config()
+    with pytest.raises(ConfigError, match=r"processes.start_delay = 'soon' .* is not a duration"):
+        _ = manager.settings.start_delay
+
+
+def test_not_a_backend_of_the_core():
+    """Only tests make the reference manager discoverable: users never see it."""
+    assert "processes" not in get_registry().job_managers()
