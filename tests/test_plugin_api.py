@@ -22,7 +22,8 @@ ENTRY_POINT_ALLOWED = {"law_core.plugin", "law_core.hookspecs", "law_core.record
 
 def _plugin_dirs() -> list[Path]:
     dirs = [d for d in sorted((REPO / "plugins").iterdir()) if (d / "pyproject.toml").exists()]
-    return [*dirs, REPO / "examples" / "plugin_template"]
+    return [*dirs, *(REPO / "examples" / name
+                     for name in ("plugin_template", "job_manager_template"))]
 
 
 def _entry_point_modules(plugin_dir: Path) -> set[str]:

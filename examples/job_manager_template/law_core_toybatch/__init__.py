@@ -1,0 +1,1 @@
+"""law-core-toybatch: run workflow branches as toybatch jobs (``--workflow toybatch``)."""
