@@ -371,7 +371,7 @@ def test_file_transfer_runs_the_job_in_scratch(ana, condor, tmp_path):
     (ana / "law.cfg").write_text(f"[job]\nbootstrap_file = {bootstrap}\n"
                                  f"[htcondor]\ntransfer_input_files = {extra}\n")
     result = run_work(ana, condor.env, "--n", "3", "--tasks-per-job", "2",
-                      "--htcondor-file-transfer")
+                      "--htcondor-file-transfer", "true")
     assert result.returncode == 0, result.stderr[-3000:]
     directory = job_dir(ana)
     assert len(list((ana / "data" / "Work").glob("out_3_*.json"))) == 3
@@ -440,6 +440,35 @@ def test_numeric_config_option_that_is_no_number(ana, condor, option, value, kin
     assert not condor.calls("condor_submit")
 
 
+def test_batches_respect_the_schedds_max_jobs_per_submission(ana, condor):
+    """The schedd refuses a submission of more than MAX_JOBS_PER_SUBMISSION jobs: batches
+    are cut to min([htcondor] max_batch_size, that limit), asked once per process."""
+    from law_core.plugin import JobSubmissionError
+
+    (ana / "law.cfg").write_text("[htcondor]\nmax_batch_size = 3\n")
+    env = {**condor.env, "_CONDOR_MAX_JOBS_PER_SUBMISSION": "2"}
+    result = run_work(ana, env, "--n", "5", "--sleep", "1")
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = [len(path.read_text().split(" from (")[1].splitlines()) - 2
+            for path in sorted(job_dir(ana).glob("batch_*.jdl"))]
+    assert rows == [2, 2, 1] and len(condor.calls("condor_submit")) == 3
+    assert len(condor.calls("condor_config_val")) == 1
+    (ana / "law.cfg").write_text("[htcondor]\nmax_batch_size = 1\n")
+    assert run_work(ana, env, "--n", "2", "--sleep", "1").returncode == 0
+    assert len(condor.calls("condor_submit")) == 3 + 2  # the config's 1 is below the pool's
+    manager = make_manager(ana, env)
+    with pytest.raises(JobSubmissionError, match="would exceed MAX_JOBS_PER_SUBMISSION"):
+        manager.submit(sleep_jobs(manager, 3))  # the stand-in schedd enforces the limit
+
+
+def test_standin_condor_config_val_follows_htcondor(condor):
+    unset = condor.run("condor_config_val", "MAX_JOBS_PER_SUBMISSION")
+    assert unset.returncode == 1 and unset.stdout == ""
+    assert unset.stderr == "Not defined: MAX_JOBS_PER_SUBMISSION\n"
+    os.environ["_CONDOR_MAX_JOBS_PER_SUBMISSION"] = "50"  # restored by _fresh_process_state
+    assert condor.run("condor_config_val", "max_jobs_per_submission").stdout == "50\n"
+
+
 def test_unknown_scheduler_is_a_clear_error(ana, condor):
     env = {**condor.env, "CONDOR_STANDIN_SCHEDDS": "ap1.example.org"}
     result = run_work(ana, env, "--n", "2", "--htcondor-scheduler", "nosuch.example.org")
@@ -471,7 +500,8 @@ def test_missing_tools_are_a_clear_error(ana, condor):
     env = {**condor.env, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
     result = run_work(ana, env, "--n", "1")
     assert result.returncode == 1
-    assert "'condor_submit' was not found: is this an HTCondor submit host?" in result.stderr
+    assert "' was not found: is this a htcondor submit host? (law-core calls condor_submit" \
+        in result.stderr
 
 
 # the primitives, called directly

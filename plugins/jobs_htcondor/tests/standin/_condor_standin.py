@@ -1,4 +1,5 @@
-"""STAND-IN for HTCondor's condor_submit, condor_q, condor_history and condor_rm.
+"""STAND-IN for HTCondor's condor_submit, condor_q, condor_history, condor_rm and
+condor_config_val.
 
 Test double of law-core-htcondor's tests, not HTCondor: HTCondor's daemons cannot be
 installed on the test machines, so these commands play a one-machine pool. They parse
@@ -18,7 +19,11 @@ Environment:
 - ``CONDOR_STANDIN_SCHEDDS`` / ``CONDOR_STANDIN_POOLS``: comma-separated names that
   ``-name`` / ``-pool`` accept (default: any);
 - ``CONDOR_STANDIN_SYSTEM_PERIODIC_HOLD`` (and ``..._REASON``): the pool's
-  SYSTEM_PERIODIC_HOLD policy, a ClassAd expression evaluated against running and idle jobs.
+  SYSTEM_PERIODIC_HOLD policy, a ClassAd expression evaluated against running and idle jobs;
+- ``_CONDOR_<NAME>``: the pool's configuration variable NAME, as HTCondor reads it from the
+  environment; ``condor_config_val NAME`` prints it, condor_submit honours
+  ``MAX_JOBS_PER_SUBMISSION``. Unset variables are "Not defined" (the stand-in has no
+  built-in defaults: the real MAX_JOBS_PER_SUBMISSION defaults to 20000).
 """
 
 from __future__ import annotations
@@ -280,6 +285,10 @@ def condor_submit(argv: list[str]) -> int:
                 proc += 1
         if not jobs:
             raise StandinError("ERROR: the queue statement yields no jobs")
+        limit = config_value("MAX_JOBS_PER_SUBMISSION")
+        if limit is not None and len(jobs) > int(limit):  # the schedd refuses all of them
+            raise StandinError("\nERROR: Failed to create proc\nNumber of submitted jobs "
+                               "would exceed MAX_JOBS_PER_SUBMISSION")
         state.queue["next_cluster"] = cluster + 1
         for job in jobs:
             state.jobs[job_id(job)] = job
@@ -949,6 +958,32 @@ def condor_rm(argv: list[str]) -> int:
     return 1 if failed or errors else 0
 
 
+# condor_config_val
+
+
+def config_value(name: str) -> str | None:
+    """A configuration variable of the pool: ``_CONDOR_NAME`` (case-insensitive)."""
+    for key, value in os.environ.items():
+        if key.upper() == f"_CONDOR_{name.upper()}":
+            return value
+    return None
+
+
+def condor_config_val(argv: list[str]) -> int:
+    """``condor_config_val [-pool P] [-name N] [-schedd ...] VAR...``: each value on a line;
+    at the first variable not defined, "Not defined: VAR" on stderr and exit status 1."""
+    options, names = parse_tool_args(argv, {"pool", "name", "address"},
+                                     {"schedd", "master", "startd", "collector", "negotiator"})
+    check_daemons(options)
+    for name in names:
+        value = config_value(name)
+        if value is None:
+            print(f"Not defined: {name.upper()}", file=sys.stderr)
+            return 1
+        print(value)
+    return 0
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -967,7 +1002,8 @@ def _alive(pid: int) -> bool:
 
 
 TOOLS = {"condor_submit": condor_submit, "condor_q": condor_q,
-         "condor_history": condor_history, "condor_rm": condor_rm}
+         "condor_history": condor_history, "condor_rm": condor_rm,
+         "condor_config_val": condor_config_val}
 
 
 def main(tool: str, argv: list[str]) -> int:
