@@ -185,10 +185,14 @@ class RemoteJobManager(JobManager):
 
         The name carries a digest of the workflow's task id and branch selection, so that
         concurrent workflows never share job files."""
-        wf = self.workflow
-        digest = hashlib.sha1(
-            f"{wf.task_id}|{wf.selected_branches()}".encode()).hexdigest()[:10]
-        return Path(wf.output_directory().path) / "jobs" / f"{self.name}_{digest}"
+        cached = self.__dict__.get("_job_directory")
+        if cached is None:
+            wf = self.workflow
+            digest = hashlib.sha1(
+                f"{wf.task_id}|{wf.selected_branches()}".encode()).hexdigest()[:10]
+            cached = Path(wf.output_directory().path) / "jobs" / f"{self.name}_{digest}"
+            self.__dict__["_job_directory"] = cached
+        return cached
 
     def submission_path(self) -> Path:
         return self.job_directory() / "submission.json"
@@ -450,9 +454,16 @@ class RemoteJobManager(JobManager):
         states: dict[str, JobState] = {}
         for chunk_states in self._map(self.query, _chunks(ids, self.max_query_size)):
             states.update(chunk_states)
+        # one listing instead of one failed open per job that has not ended
+        try:
+            self._ended = {entry.name for entry in os.scandir(self._status_file(active[0])
+                                                                .parent)}
+        except OSError:
+            self._ended = None
         for job in active:
             state = states.get(job.job_id) if job.job_id else None
             self._update(job, state)
+        self._ended = None
 
     def _update(self, job: Job, state: JobState | None) -> None:
         old = job.status
@@ -621,8 +632,12 @@ class RemoteJobManager(JobManager):
     def _read_status_file(self, job: Job) -> dict[str, Any] | None:
         import json
 
+        path = self._status_file(job)
+        ended = getattr(self, "_ended", None)
+        if ended is not None and path.name not in ended:
+            return None
         try:
-            return json.loads(self._status_file(job).read_text())
+            return json.loads(path.read_text())
         except (FileNotFoundError, ValueError):
             return None
 

@@ -8,7 +8,7 @@ restarted and resume its jobs: nothing is submitted twice, nothing is forgotten.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -71,8 +71,11 @@ class Submission:
         return cls(path=path, jobs=jobs, **data)
 
     def save(self) -> None:
-        data = {k: v for k, v in asdict(self).items() if k not in ("path", "jobs")}
-        data["jobs"] = {str(num): asdict(job) for num, job in sorted(self.jobs.items())}
+        # fields by hand: dataclasses.asdict deep-copies every job (a third of a second for
+        # 1000 jobs, and this runs after every change)
+        data = {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name not in ("path", "jobs")}
+        data["jobs"] = {str(num): dict(vars(job)) for num, job in sorted(self.jobs.items())}
         write_json_atomic(self.path, data)
 
     def add_job(self, branches: list[int]) -> Job:
