@@ -205,3 +205,34 @@ def test_start_delay_setting_is_checked(processes, monkeypatch):
 def test_not_a_backend_of_the_core():
     """Only tests make the reference manager discoverable: users never see it."""
     assert "processes" not in get_registry().job_managers()
+
+
+def test_submission_that_timed_out_is_looked_for_not_submitted_twice(
+        law_core_reference_jobs, tmp_path, monkeypatch):
+    """The submit tool accepted the jobs but did not answer in time: the next round finds
+    them (recover) instead of submitting them again, and the workflow completes."""
+    from law_core.errors import BatchToolTimeout
+    from law_core.testing.job_manager import SUITE_TASKS
+
+    suite = JobManagerSuite()
+    suite._monkeypatch = monkeypatch
+    suite.manager_name = "processes"
+    (tmp_path / "suite_tasks.py").write_text(SUITE_TASKS)
+    monkeypatch.chdir(tmp_path)  # the jobs run where the workflow was started
+    manager = suite.manager(tmp_path, law_core_reference_jobs.env, n=3,
+                            poll_interval=0.5 / 60)
+    submit, calls = manager.submit, []
+
+    def slow_submit(jobs):
+        calls.append([job.name for job in jobs])
+        ids = submit(jobs)
+        if len(calls) == 1:
+            raise BatchToolTimeout("'submit' did not answer within 1 s")
+        return ids
+
+    monkeypatch.setattr(manager, "submit", slow_submit)
+    assert manager.run([0, 1, 2]) == {}
+    assert len(calls) == 1  # never submitted again
+    names = [job["name"] for job in law_core_reference_jobs.jobs()]
+    assert sorted(names) == sorted(calls[0])  # each job known to the "batch system" once
+    assert len(list((tmp_path / "data" / "SuiteWork").glob("out_3_*.json"))) == 3

@@ -112,3 +112,18 @@ def test_job_manager_options_the_user_did_not_set_stay_out_of_the_scheduler_disp
     params = given.to_str_params()
     assert params["slurm_partition"] == "short" and params["slurm_memory"] == "2000"
     assert given.task_id == unset.task_id  # backend options are not significant
+
+
+def test_a_bare_flag_of_a_bool_option_means_true():
+    from law_core.arguments import build_task
+    from law_core.workflow.base import Workflow
+
+    class Flagged(Workflow):
+        def create_branch_map(self):
+            return 1
+
+    assert "htcondor_file_transfer" in dict(Flagged.get_params())  # law-core-htcondor
+    assert build_task(Flagged, ["--htcondor-file-transfer"]).htcondor_file_transfer is True
+    assert build_task(Flagged, ["--htcondor-file-transfer", "false"]) \
+        .htcondor_file_transfer is False
+    assert build_task(Flagged, []).htcondor_file_transfer is None  # unset: config decides

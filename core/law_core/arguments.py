@@ -62,8 +62,10 @@ def build_task(cls: type, argv: list[str]) -> Any:
     parser = RaisingParser(prog=f"law-core run {family}")
     for name, param in params.items():
         flags = [flag_of(name)] + (["--" + name] if "_" in name else [])
+        # a bare --flag means true (also for a backend's bool option, --htcondor-file-transfer)
         is_bool = isinstance(param, (luigi.BoolParameter, luigi.OptionalBoolParameter)) or \
-            type(param).__name__ == "OptionalBoolParameter"
+            type(param).__name__ == "OptionalBoolParameter" or \
+            getattr(getattr(param, "spec", None), "kind", None) == "bool"
         parser.add_argument(*flags, dest=name, default=argparse.SUPPRESS,
                             nargs="?" if is_bool else None, const="true" if is_bool else None)
     given, unknown = parser.parse_known_args(argv)

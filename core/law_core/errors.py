@@ -69,3 +69,9 @@ class JobSubmissionError(WorkflowError):
     def __init__(self, message: str, *, at_limit: bool = False) -> None:
         super().__init__(message)
         self.at_limit = at_limit
+
+
+class BatchToolTimeout(WorkflowError):
+    """A batch system's tool did not answer in time: what it was asked may or may not have
+    happened. A status query that times out counts against ``--poll-fails``; jobs whose
+    submission timed out are looked for (``recover``) before they are submitted again."""

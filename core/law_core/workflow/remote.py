@@ -35,7 +35,7 @@ from typing import Any, ClassVar
 from law_core.arguments import task_arguments
 from law_core.config import CONFIG_ENV, get_config
 from law_core.environment import declared_forwarding
-from law_core.errors import JobSubmissionError, LawCoreError, WorkflowError
+from law_core.errors import BatchToolTimeout, JobSubmissionError, LawCoreError, WorkflowError
 from law_core.events import JobEvent, emit_job_event
 from law_core.settings import Settings
 from law_core.targets.collection import target_uris
@@ -171,8 +171,8 @@ class RemoteJobManager(JobManager):
             raise WorkflowError(f"'{args[0]}' was not found: is this a {self.name} submit "
                                 f"host?{tools}") from None
         except subprocess.TimeoutExpired:
-            raise WorkflowError(f"'{args[0]}' did not answer within {timeout:g} s; is the "
-                                f"{self.name} scheduler reachable?") from None
+            raise BatchToolTimeout(f"'{args[0]}' did not answer within {timeout:g} s; is the "
+                                   f"{self.name} scheduler reachable?") from None
 
     def config(self, option: str, default: Any = None) -> Any:
         """An option of the manager's config section (``[slurm]``), else ``default``."""
@@ -242,11 +242,19 @@ class RemoteJobManager(JobManager):
         query_failures = 0
         while True:
             try:
+                self._recover_interrupted(submission)  # submissions that timed out
                 self._poll(submission)
                 self._check_outputs_of_finished(submission)
                 query_failures = 0
-            except LawCoreError:
-                raise
+            except LawCoreError as err:
+                if not isinstance(err, BatchToolTimeout):
+                    raise
+                query_failures += 1
+                logger.warning("status query failed (%d of %d allowed): %s",
+                               query_failures, wf.poll_fails, err)
+                if query_failures > wf.poll_fails:
+                    raise WorkflowError(f"status queries to {self.name} failed "
+                                        f"{query_failures} times in a row: {err}") from err
             except Exception as err:  # a flaky scheduler answer: tolerated a few times
                 query_failures += 1
                 logger.warning("status query failed (%d of %d allowed): %s",
@@ -553,8 +561,15 @@ class RemoteJobManager(JobManager):
         batches = list(_chunks(due, self.max_batch_size))
         results = self._map(lambda jobs: self._submit_batch(jobs, specs), batches)
         errors = [r for r in results if isinstance(r, Exception)]
+        in_doubt = [r for r in errors if isinstance(r, BatchToolTimeout)]
+        if in_doubt:  # left "submitting": the next round asks the batch system for them
+            logger.warning("%s; looking for the jobs before submitting them again", in_doubt[0])
+            errors = [r for r in errors if r not in in_doubt]
+        doubtful = {job.num for batch, r in zip(batches, results)
+                    if isinstance(r, BatchToolTimeout) for job in batch}
         for job in due:
-            if job.status == SUBMITTING:  # its batch failed: nothing was submitted
+            if job.status == SUBMITTING and job.num not in doubtful:
+                # its batch failed: nothing was submitted
                 job.attempt -= 1
                 job.status = RETRY if job.attempt > 0 else UNSUBMITTED
         self._submitted.append((time.monotonic(), sum(job.status == PENDING for job in due)))
