@@ -24,7 +24,8 @@ Errors (raise them with a message that says what was wrong and what to do)
     missing or unusable), :class:`ConfigError`, :class:`ParameterError`,
     :class:`TaskError`, :class:`TargetError`, :class:`FormatterError`,
     :class:`WorkflowError` and its :class:`JobSubmissionError` (the batch system refused a
-    submission).
+    submission) and :class:`BatchToolTimeout` (a batch tool did not answer in time, raised
+    by ``RemoteJobManager.run_tool``).
 
 File formats
     subclass :class:`Formatter` (classmethods ``load(path)`` and ``dump(path, obj)`` on
@@ -46,7 +47,9 @@ Batch systems
     subclass :class:`RemoteJobManager` and implement ``submit(jobs)`` (a list of
     :class:`JobSubmission`, raising :class:`JobSubmissionError` when refused),
     ``query(ids)`` (a :class:`JobState` per job, whose status is :data:`PENDING`,
-    :data:`RUNNING`, :data:`FINISHED` or :data:`FAILED`) and ``cancel(ids)``. Without a
+    :data:`RUNNING`, :data:`FINISHED` or :data:`FAILED`) and ``cancel(ids)``; set
+    ``settings_cls`` (read ``self.settings``) and ``tools``, and call the batch system's
+    tools with ``self.run_tool(args)`` (a clear "not a submit host" error). Without a
     shared file system, transfer :data:`JOB_FILES` of the job directory in and its
     :data:`STATUS_DIR` back. :func:`forwarded_variables` selects the variables declared
     by ``forward_env``, and nothing else, for a job's environment.
@@ -64,6 +67,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from law_core.errors import (
+    BatchToolTimeout,
     ConfigError,
     FormatterError,
     JobSubmissionError,
@@ -154,7 +158,7 @@ __all__ = [
     "OptionalBoolParameter", "forwarded_variables", "Settings", "option",
     # errors
     "LawCoreError", "PluginError", "ConfigError", "ParameterError", "TaskError", "TargetError",
-    "FormatterError", "WorkflowError", "JobSubmissionError",
+    "FormatterError", "WorkflowError", "JobSubmissionError", "BatchToolTimeout",
     # file formats
     "FormatterRecord", "Formatter",
     # storage
