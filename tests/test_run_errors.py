@@ -462,3 +462,39 @@ def test_law_core_config_sections_give_no_luigi_warning(ana):
     result = run_cli(["run", "ana.P"], ana)
     assert result.returncode == 0, result.stderr
     assert "Warning" not in result.stderr and "warn" not in result.stderr.lower(), result.stderr
+
+
+CYCLE = """
+    import law_core as law
+
+
+    class A(law.LocalWorkflow):
+        def create_branch_map(self):
+            return 3
+
+        def requires(self):
+            return B.req(self)  # branch i of A needs branch i of B ...
+
+        def output(self):
+            return self.local_target(f"a_{self.branch}.json")
+
+
+    class B(law.LocalWorkflow):
+        def create_branch_map(self):
+            return 3
+
+        def requires(self):
+            return A.req(self)  # ... which needs branch i of A
+
+        def output(self):
+            return self.local_target(f"b_{self.branch}.json")
+"""
+
+
+def test_cycle_through_branch_requirements_is_named(tmp_path):
+    write_module(tmp_path, "cyc", CYCLE)
+    result = run_cli(["run", "cyc.A"], tmp_path)
+    assert result.returncode == 1
+    assert "law-core: error: the requirements form a cycle, so none of its tasks can run: " \
+        "A(branch=-1, branches=) -> B(branch=-1, branches=) -> A(branch=-1, branches=)" in \
+        result.stderr

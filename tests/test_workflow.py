@@ -328,3 +328,51 @@ def test_branches_blocked_by_a_failed_upstream_branch_are_named_and_others_run(
     (tmp_path / "break_2").unlink()
     assert build(StrictHistogram(base=str(tmp_path)))
     assert (tmp_path / "select_2.json").exists() and (tmp_path / "hist_2.json").exists()
+
+
+class Beyond(law.LocalWorkflow):
+    base = luigi.Parameter()
+
+    def create_branch_map(self):
+        return 3
+
+    def requires(self):
+        return Select.req(self, branch=self.branch + 5)  # Select has 6 branches
+
+    def output(self):
+        return law.LocalFileTarget(os.path.join(self.base, f"beyond_{self.branch}.json"))
+
+
+def test_branch_requiring_an_upstream_branch_beyond_its_map_names_both(tmp_path):
+    with pytest.raises(TaskError, match=r"branch 1 of Beyond requires branch 6 of Select, "
+                                        r"whose branch map has 6 branches \(0..5\)"):
+        Beyond(base=str(tmp_path)).requires()
+
+
+class OneBroken(law.LocalWorkflow):
+    base = luigi.Parameter()
+    tolerance = luigi.FloatParameter(default=0.0, significant=False)
+
+    def create_branch_map(self):
+        return 4
+
+    def requires(self):
+        if self.branch == 2:
+            raise KeyError("no input file for branch 2")
+        return Select.req(self)
+
+    def output(self):
+        return law.LocalFileTarget(os.path.join(self.base, f"one_{self.branch}.json"))
+
+    def run(self):
+        self.output().dump(self.input().load())
+
+
+def test_branch_whose_requires_raises_fails_and_the_others_run(tmp_path, caplog):
+    assert not build(OneBroken(base=str(tmp_path)))
+    assert sorted(p.name for p in tmp_path.glob("one_*.json")) == \
+        ["one_0.json", "one_1.json", "one_3.json"]
+    assert "requires() of 1 branches of OneBroken raised, e.g. branch 2" in caplog.text
+    assert "KeyError: 'no input file for branch 2'" in caplog.text
+    # within the tolerance, and complete at the acceptance asked for
+    assert build(OneBroken(base=str(tmp_path), tolerance=1, acceptance=0.75))

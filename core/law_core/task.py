@@ -242,3 +242,36 @@ class WrapperTask(Task, luigi.WrapperTask):
 
 class ExternalTask(Task, luigi.ExternalTask):
     """A task whose outputs are made outside the workflow (it has no run())."""
+
+
+def find_cycle(task: luigi.Task) -> list[luigi.Task] | None:
+    """A cycle among the requirements of ``task`` (``[A, B, A]``: A requires B requires
+    A), or None. luigi does not detect cycles: it leaves their tasks pending, "not granted
+    run permission"; this names them."""
+    from luigi.task import flatten
+
+    on_path: dict[str, int] = {}
+    done: set[str] = set()
+    path: list[luigi.Task] = []
+    stack: list[tuple[luigi.Task, Iterator[luigi.Task] | None]] = [(task, None)]
+    while stack:
+        current, deps = stack[-1]
+        if deps is None:  # entering
+            if current.task_id in on_path:
+                return path[on_path[current.task_id]:] + [current]
+            if current.task_id in done:
+                stack.pop()
+                continue
+            on_path[current.task_id] = len(path)
+            path.append(current)
+            deps = iter(flatten(current.requires()))
+            stack[-1] = (current, deps)
+        dep = next(deps, None)
+        if dep is None:  # leaving
+            stack.pop()
+            path.pop()
+            del on_path[current.task_id]
+            done.add(current.task_id)
+        else:
+            stack.append((dep, None))
+    return None

@@ -158,6 +158,7 @@ def execute(task: Any, opts: argparse.Namespace) -> int:
     import luigi
 
     from law_core.run_log import start_run_log, stop_run_log
+    from law_core.task import find_cycle
     from law_core.workflow.base import Workflow
 
     if isinstance(task, Workflow) and task.is_workflow() and task.handle_job_actions():
@@ -193,7 +194,11 @@ def execute(task: Any, opts: argparse.Namespace) -> int:
         return 0
     for failure in failures:
         print(f"law-core: error: {failure.task} failed: {failure.error}", file=sys.stderr)
-    if not failures:
+    cycle = find_cycle(task) if not failures else None
+    if cycle:
+        print("law-core: error: the requirements form a cycle, so none of its tasks can "
+              f"run: {' -> '.join(map(repr, cycle))}", file=sys.stderr)
+    elif not failures:
         print(f"law-core: error: {task!r} did not complete ({result.status.name}):\n"
               f"{result.summary_text}", file=sys.stderr)
     if run_log.has_tracebacks() and logging.getLogger().getEffectiveLevel() > logging.DEBUG:

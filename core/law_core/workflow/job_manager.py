@@ -8,12 +8,17 @@ result against ``--acceptance`` and ``--tolerance``.
 
 from __future__ import annotations
 
+import logging
+import traceback
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
+
+from law_core.errors import TaskError
 
 if TYPE_CHECKING:
     from law_core.workflow.base import Workflow
+
+logger = logging.getLogger("law_core.workflow")
 
 
 class JobManager(ABC):
@@ -31,10 +36,11 @@ class JobManager(ABC):
         """What must exist before the branches run here: the workflow's own requirements
         and those of every branch that is still missing, where branches of another
         workflow are required as that workflow restricted to them (see
-        :func:`as_workflows`)."""
+        :func:`as_workflows`). A branch whose ``requires()`` raises is left out here and
+        fails when the workflow runs; the others go on."""
         wf = self.workflow
-        return [wf.workflow_requires(),
-                *as_workflows(wf.req_branch(b).requires() for b in wf.missing_branches())]
+        needs, _ = branch_requirements(wf, wf.missing_branches())
+        return [wf.workflow_requires(), *as_workflows(needs, wf)]
 
     @abstractmethod
     def run(self, branches: list[int]) -> dict[int, str]:
@@ -45,32 +51,59 @@ class JobManager(ABC):
         """
 
 
-def as_workflows(requirements: Iterable[Any]) -> list[Any]:
-    """Requirements with branch tasks of workflows replaced by their workflows, each
-    restricted (``--branches``) to the branches required, or whole when all of its branches
-    are: luigi then schedules one task per upstream workflow, never one per branch, and the
-    upstream workflow runs those branches as its job manager does (as arrays on a batch
-    system). Other requirements pass as they are."""
+def branch_requirements(workflow: Any, branches: list[int]
+                        ) -> tuple[dict[int, list[Any]], dict[int, str]]:
+    """The requirements of each of ``branches``, flattened, and the tracebacks of those
+    whose ``requires()`` raised (one broken branch must not stop the others)."""
     from luigi.task import flatten
 
+    needs: dict[int, list[Any]] = {}
+    broken: dict[int, str] = {}
+    for b in branches:
+        try:
+            needs[b] = flatten(workflow.req_branch(b).requires())
+        except Exception:
+            broken[b] = traceback.format_exc()
+    if broken and not workflow.__dict__.get("_broken_logged"):
+        workflow.__dict__["_broken_logged"] = True
+        logger.error("requires() of %d branches of %s raised, e.g. branch %d:\n%s",
+                     len(broken), type(workflow).__name__, min(broken), broken[min(broken)])
+    return needs, broken
+
+
+def as_workflows(needs: dict[int, list[Any]], requirer: Any) -> list[Any]:
+    """The branch requirements ``needs`` (of the branches of ``requirer``), with branch
+    tasks of workflows replaced by their workflows, each restricted (``--branches``) to the
+    branches required, or whole when all of its branches are: luigi then schedules one task
+    per upstream workflow, never one per branch, and the upstream workflow runs those
+    branches as its job manager does (as arrays on a batch system). Other requirements pass
+    as they are. A branch beyond the upstream workflow's map is a TaskError naming both."""
     from law_core.workflow.base import Workflow
 
-    groups: dict[Any, tuple[Any, set[int]]] = {}
+    groups: dict[Any, tuple[Any, dict[int, int]]] = {}
     others: list[Any] = []
-    for requirement in requirements:
-        for task in flatten(requirement):
+    for b, tasks in needs.items():
+        for task in tasks:
             if isinstance(task, Workflow) and task.branch != -1:
                 key = _workflow_key(task)
-                groups.setdefault(key, (task, set()))[1].add(task.branch)
+                groups.setdefault(key, (task, {}))[1].setdefault(task.branch, b)
             else:
                 others.append(task)
     workflows = []
-    for first, branches in groups.values():
+    for first, wanted in groups.values():
         whole = first.req_workflow()
-        if branches.issuperset(whole.selected_branches()):
+        beyond = sorted(set(wanted) - set(whole.branch_map))
+        if beyond:
+            size = len(whole.branch_map)
+            raise TaskError(
+                f"branch {wanted[beyond[0]]} of {type(requirer).__name__} requires branch "
+                f"{beyond[0]} of {type(first).__name__}, whose branch map has {size} branches"
+                f" ({'0..' + str(max(whole.branch_map)) if size else 'none'}): check both "
+                "create_branch_map() and requires()")
+        if set(wanted).issuperset(whole.selected_branches()):
             workflows.append(whole)
         else:
-            workflows.append(first.req_workflow(branches=_ranges(sorted(branches))))
+            workflows.append(first.req_workflow(branches=_ranges(sorted(wanted))))
     return workflows + others
 
 
@@ -79,12 +112,9 @@ def blocked_branches(workflow: Any, branches: list[int]) -> dict[int, str]:
     after an upstream branch failed (within its workflow's tolerance), the branches that
     need it cannot run, and the others can. Upstream workflows are checked through their
     output collections (one listing per directory), not branch by branch."""
-    from luigi.task import flatten
-
     from law_core.workflow.base import Workflow
 
-    needs: dict[int, list[Any]] = {b: flatten(workflow.req_branch(b).requires())
-                                   for b in branches}
+    needs, broken = branch_requirements(workflow, branches)
     upstream: dict[Any, tuple[Any, set[int]]] = {}
     for tasks in needs.values():
         for task in tasks:
@@ -94,7 +124,8 @@ def blocked_branches(workflow: Any, branches: list[int]) -> dict[int, str]:
     for key, (first, numbers) in upstream.items():
         restricted = first.req_workflow(branches=_ranges(sorted(numbers)))
         missing_upstream[key] = set(restricted.missing_branches())
-    blocked: dict[int, str] = {}
+    blocked = {b: f"its requires() raised: {text.strip().splitlines()[-1]}"
+               for b, text in broken.items()}
     for b, tasks in needs.items():
         absent = [task for task in tasks if (
             task.branch in missing_upstream[_workflow_key(task)]
