@@ -440,6 +440,8 @@ def add_job_manager_parameters(cls: type[Workflow] = Workflow) -> None:
             logging.getLogger(__name__).warning(
                 "parameters of the job manager '%s' could not be loaded: %s", name, err)
             continue
+        if "_param_list" in cls.__dict__:  # get_params() anew, with these
+            delattr(cls, "_param_list")
         for param_name, param in parameters.items():
             if not hasattr(cls, param_name):
                 setattr(cls, param_name, param)
