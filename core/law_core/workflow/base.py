@@ -12,9 +12,11 @@ of 100000 branches builds its map once and no branch goes through luigi's constr
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import luigi
@@ -330,11 +332,21 @@ class Workflow(Task):
         """The outputs of the selected branches, complete at the acceptance threshold."""
         cached = self.__dict__.get("_collection")
         if cached is None:
-            tasks = self.branch_tasks()
-            cached = TargetCollection(
-                {b: t.output() for b, t in tasks.items()}, threshold=self.acceptance)
+            # the branch tasks made here only to ask for their outputs are not kept (a
+            # million of them would take gigabytes), and the garbage collector waits: it
+            # would scan the growing heap again and again
+            known = self.__dict__.get("_branch_tasks") or {}
+            with _collector_paused():
+                outputs = {b: (known.get(b) or self._transient_branch(b)).output()
+                           for b in self.selected_branches()}
+            cached = TargetCollection(outputs, threshold=self.acceptance)
             self.__dict__["_collection"] = cached
         return cached
+
+    def _transient_branch(self, branch: int) -> Workflow:
+        """A branch task as :meth:`req_branch` makes it, but not cached."""
+        self._ensure_branch_map()
+        return copy_with_params(self, _WORKFLOW_CACHES, branch=branch, **self._branch_resets())
 
     def missing_branches(self) -> list[int]:
         """Selected branches whose outputs do not all exist (one listing per directory)."""
@@ -453,6 +465,18 @@ def add_job_manager_parameters(cls: type[Workflow] = Workflow) -> None:
 
 
 add_job_manager_parameters()
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while many objects are made at once."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _short_list(items: list[int], limit: int = 10) -> str:
