@@ -50,9 +50,11 @@ Batch systems
     :data:`RUNNING`, :data:`FINISHED` or :data:`FAILED`) and ``cancel(ids)``; set
     ``settings_cls`` (read ``self.settings``) and ``tools``, and call the batch system's
     tools with ``self.run_tool(args)`` (a clear "not a submit host" error). Without a
-    shared file system, transfer :data:`JOB_FILES` of the job directory in and its
-    :data:`STATUS_DIR` back. :func:`forwarded_variables` selects the variables declared
-    by ``forward_env``, and nothing else, for a job's environment.
+    shared file system, ``self.transfer_spec(job)`` gives a :class:`JobTransfer`: the
+    command to run in the worker's scratch directory, the files to copy in (the job
+    wrapper and :data:`JOB_FILES`) and the exit status (:func:`status_file_name`, in
+    :data:`STATUS_DIR`) and logs to bring back. :func:`forwarded_variables` selects the
+    variables declared by ``forward_env``, and nothing else, for a job's environment.
 
 Software environments
     subclass :class:`Sandbox` (``run(command, env, mounts, cwd)``), with :class:`Mount` and
@@ -109,7 +111,9 @@ if TYPE_CHECKING:  # for type checkers; at run time these are imported on first 
         STATUS_DIR,
         JobState,
         JobSubmission,
+        JobTransfer,
         RemoteJobManager,
+        status_file_name,
     )
     from law_core.workflow.submission import FAILED, FINISHED, PENDING, RUNNING
 
@@ -140,7 +144,8 @@ _LAZY = {
     # batch systems
     "RemoteJobManager": "law_core.workflow.remote", "JobSubmission": "law_core.workflow.remote",
     "JobState": "law_core.workflow.remote", "JOB_FILES": "law_core.workflow.remote",
-    "STATUS_DIR": "law_core.workflow.remote",
+    "STATUS_DIR": "law_core.workflow.remote", "JobTransfer": "law_core.workflow.remote",
+    "status_file_name": "law_core.workflow.remote",
     "PENDING": "law_core.workflow.submission", "RUNNING": "law_core.workflow.submission",
     "FINISHED": "law_core.workflow.submission", "FAILED": "law_core.workflow.submission",
     # software environments
@@ -168,7 +173,7 @@ __all__ = [
     "normalize_path", "redact", "OPERATIONS", "parse_bases",
     # batch systems
     "JobManagerRecord", "RemoteJobManager", "JobSubmission", "JobState", "PENDING", "RUNNING",
-    "FINISHED", "FAILED", "JOB_FILES", "STATUS_DIR",
+    "FINISHED", "FAILED", "JOB_FILES", "STATUS_DIR", "JobTransfer", "status_file_name",
     # software environments
     "SandboxRecord", "Sandbox", "Mount", "parse_mounts", "wrap_command", "config_file_mount",
     "merge_mounts", "interruptible", "Interrupted",

@@ -192,7 +192,7 @@ def run_job(task_spec: dict[str, Any], branches: list[int],
 
 
 def main(job_dir: str, job_num: int, attempt: int) -> int:
-    directory = Path(job_dir)
+    directory = Path(job_dir).absolute()  # it changes directory below
     started = time.time()
     task_spec = json.loads((directory / "task.json").read_text())
     submission = json.loads((directory / "submission.json").read_text())

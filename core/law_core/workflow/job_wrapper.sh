@@ -10,12 +10,25 @@
 # that itself, so the submitting side always learns how a job ended. Exit codes by phase:
 # 10 setup, 20 bootstrap, 30 branches failed, 40 the worker could not start, 50 stage-out,
 # 60 the task could not be built (the worker then marks the status "retryable": false).
+#
+# Where the worker does not share the job directory, the batch system copies the job files
+# into a scratch directory and runs the wrapper there with JOB_DIR "." (a relative JOB_DIR
+# is resolved against $PWD here, before the wrapper changes directory); status/ is created
+# at once, so that a batch system bringing it back finds it even after an early failure.
+# The wrapper needs no PATH (job_env.sh sets the submitting side's).
 set -u
 
 job_dir=$1
 job_num=$2
 attempt=$3
+case $job_dir in
+    /*) ;;
+    .) job_dir=$PWD ;;
+    *) job_dir=$PWD/$job_dir ;;
+esac
+set -- "$job_dir" "$job_num" "$attempt"  # as a bootstrap file sourced below sees them
 status_file="$job_dir/status/job_${job_num}_${attempt}.json"
+mkdir -p "$job_dir/status" 2>/dev/null
 
 write_status() {
     # write_status CODE PHASE: an exit status of a phase before the worker ran

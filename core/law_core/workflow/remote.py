@@ -10,6 +10,12 @@ polling, resubmission (``--retries``, not for failures the job worker found cert
 recur), acceptance and tolerance, status lines and job events, and one submitting process
 per workflow at a time (:mod:`law_core.workflow.lock`). The plugin's conformance suite is
 :class:`law_core.testing.JobManagerSuite`.
+
+Jobs read and write the job directory in place, on a file system the workers share with
+this host. A batch system that copies files instead (HTCondor's file transfer, a grid
+sandbox) asks :meth:`RemoteJobManager.transfer_spec` for each job: the command to run in
+the worker's scratch directory, the files to copy in and those to bring back
+(:class:`JobTransfer`).
 """
 
 from __future__ import annotations
@@ -90,11 +96,52 @@ class JobState:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-#: what the job wrapper reads from the job directory (a plugin without a shared file
-#: system transfers these in) and where jobs write their exit statuses (transferred back)
+@dataclass(frozen=True)
+class JobTransfer:
+    """A job run where the job directory does not exist: the batch system copies
+    :attr:`inputs` into a scratch directory on the worker, runs :attr:`command` there and
+    brings :attr:`outputs` back (:meth:`RemoteJobManager.transfer_spec`).
+
+    The job wrapper takes "." for its job directory, resolves it before it changes
+    directory and creates ``status/`` there itself, so no launcher script is needed. Only
+    the job directory's files travel: ``task.json`` keeps the submitting side's working
+    directory, Python path and interpreter, which the worker must have too (e.g. on CVMFS).
+    """
+
+    #: run in the scratch directory, e.g. ``("bash", "./job_wrapper.sh", ".", "3", "1")``;
+    #: paths in the job directory became "." and "./NAME"
+    command: tuple[str, ...]
+    #: absolute paths on this host to copy into the scratch directory (by their names):
+    #: the job wrapper first, the job files that exist, the job directory's files the
+    #: command names
+    inputs: tuple[str, ...]
+    #: path relative to the scratch directory -> where it belongs on this host: the exit
+    #: status (``status/job_N_A.json``) and the logs (:attr:`stdout`, :attr:`stderr`)
+    outputs: dict[str, str]
+    #: names in the scratch directory for the job's stdout and stderr, where the batch
+    #: system lets the job name them (a JDL's StdOutput); the others write the logs of
+    #: :class:`JobSubmission` directly
+    stdout: str
+    stderr: str
+
+    #: for batch systems that want an absolute executable (and the arguments apart):
+    #: ``/usr/bin/env`` with :attr:`command` finds its program through PATH, or through the
+    #: system's default path where the batch system sets no PATH
+    executable: ClassVar[str] = "/usr/bin/env"
+
+
+#: what the job wrapper reads from the job directory (:attr:`JobTransfer.inputs` of a job
+#: without a shared file system) and where jobs write their exit statuses
 JOB_FILES = ("job_wrapper.sh", "job_env.sh", "task.json", "submission.json", "config.cfg",
              "outputs.json")
 STATUS_DIR = "status"
+
+
+def status_file_name(num: int, attempt: int) -> str:
+    """Where job ``num`` records the exit status of ``attempt``, relative to the job
+    directory (the job wrapper and the worker use the same name)."""
+    return f"{STATUS_DIR}/job_{num}_{attempt}.json"
+
 
 #: the mode of job files that may hold forwarded variables or parameter values
 PRIVATE_MODE = 0o600
@@ -143,6 +190,29 @@ class RemoteJobManager(JobManager):
         were recorded, as far as the batch system still knows them; default: none. The
         core submits again what is neither found here nor left an exit status."""
         return {}
+
+    def transfer_spec(self, job: JobSubmission) -> JobTransfer:
+        """``job`` for a worker that does not share the job directory: its command with
+        the job directory as "." (the scratch directory it runs in), the files to copy
+        in, and the exit status and logs to bring back into the job directory."""
+        given = job.job_dir.rstrip("/")
+        job_dir = Path(given).absolute()
+        command, named = [], []
+        for arg in job.command:
+            if arg.rstrip("/") == given:
+                arg = "."
+            elif arg.startswith(given + "/"):
+                arg = "./" + arg[len(given) + 1:]
+                named.append(arg[2:].split("/", 1)[0])  # travels with its directory
+            command.append(arg)
+        # what the command names travels in any case (missing, the batch system says so)
+        inputs = [str(job_dir / name) for name in dict.fromkeys([*JOB_FILES, *named])
+                  if name in named or (job_dir / name).exists()]
+        stdout, stderr = Path(job.stdout).name, Path(job.stderr).name
+        status = status_file_name(job.num, job.attempt)
+        return JobTransfer(tuple(command), tuple(inputs), {
+            status: str(job_dir / status), stdout: job.stdout, stderr: job.stderr},
+            stdout, stderr)
 
     # configuration shared by all remote managers
 
@@ -642,7 +712,7 @@ class RemoteJobManager(JobManager):
                 for b in job.branches if b not in alive}
 
     def _status_file(self, job: Job) -> Path:
-        return self.job_directory() / "status" / f"job_{job.num}_{job.attempt}.json"
+        return self.job_directory() / status_file_name(job.num, job.attempt)
 
     def _read_status_file(self, job: Job) -> dict[str, Any] | None:
         import json

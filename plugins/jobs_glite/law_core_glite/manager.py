@@ -3,8 +3,9 @@
 A job is one JDL and one ``glite-ce-job-submit`` call (CREAM knows no collections, and a
 call with several JDLs prints ids only for those it accepted, unattributed); the jobs of a
 batch are submitted in parallel. Grid workers share no file system with this host: the
-files the job wrapper reads go in the InputSandbox, and its exit status and logs come back
-through the OutputSandbox, uploaded by the CE into the job directory (``output_uri``). The
+core's ``transfer_spec`` names the files that go in the InputSandbox and the exit status and
+logs that come back through the OutputSandbox, uploaded by the CE into the job directory
+(``output_uri``). The
 end of a job is learned from that exit status (the core reads it); ``glite-ce-job-status``
 (one call for many jobs) says whether it is pending or running, and why CREAM failed it.
 """
@@ -17,17 +18,14 @@ import secrets
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from importlib import resources
 from pathlib import Path
 from urllib.parse import quote
 
 from law_core.plugin import (
     FAILED,
     FINISHED,
-    JOB_FILES,
     PENDING,
     RUNNING,
-    STATUS_DIR,
     ConfigError,
     JobState,
     JobSubmission,
@@ -43,7 +41,6 @@ logger = logging.getLogger("law_core_glite")
 STATES = {**dict.fromkeys(("REGISTERED", "PENDING", "IDLE", "HELD"), PENDING),
           **dict.fromkeys(("RUNNING", "REALLY-RUNNING"), RUNNING), "DONE-OK": FINISHED,
           **dict.fromkeys(("DONE-FAILED", "CANCELLED", "ABORTED"), FAILED)}
-LAUNCHER = "law_glite_job.sh"
 SUBMIT_THREADS = 4
 CHUNK = 100  # job ids per cancel and purge call
 
@@ -77,25 +74,21 @@ class GLiteJobManager(RemoteJobManager):
         return settings
 
     def jdl(self, job: JobSubmission, settings: GLiteSettings) -> str:
-        """The JDL of one job; its sandbox paths are relative to the job directory."""
-        job_dir = job.job_dir.rstrip("/")
-        inputs = [LAUNCHER]
-        args = [_sandbox_path(arg, job_dir, inputs) for arg in job.command]
-        inputs += [n for n in JOB_FILES if n not in inputs and (Path(job_dir) / n).exists()]
+        """The JDL of one job, run in its sandbox as the core's ``transfer_spec`` says."""
+        spec, job_dir = self.transfer_spec(job), f"{Path(job.job_dir).absolute()}/"
         base = (settings.output_uri or f"gsiftp://{socket.getfqdn()}").rstrip("/")
-        status = f"{STATUS_DIR}/job_{job.num}_{job.attempt}.json"  # the wrapper's name for it
-        outputs = {Path(job.stdout).name: job.stdout, Path(job.stderr).name: job.stderr,
-                   status: f"{job_dir}/{status}"}
+        # names relative to the job directory, where glite-ce-job-submit runs
+        inputs = [path.removeprefix(job_dir) for path in spec.inputs]
         attributes = [
-            ("Type", "Job"), ("JobType", "Normal"), ("Executable", LAUNCHER),
-            ("StdOutput", Path(job.stdout).name), ("StdError", Path(job.stderr).name),
-            ("InputSandbox", inputs), ("OutputSandbox", list(outputs)),
+            ("Type", "Job"), ("JobType", "Normal"), ("Executable", spec.executable),
+            ("StdOutput", spec.stdout), ("StdError", spec.stderr),
+            ("InputSandbox", inputs), ("OutputSandbox", list(spec.outputs)),
             ("OutputSandboxDestURI",
-             [base + quote(str(Path(p).absolute()), safe="/") for p in outputs.values()]),
+             [base + quote(str(Path(p).absolute()), safe="/") for p in spec.outputs.values()]),
             ("RetryCount", settings.retry_count), ("ShallowRetryCount", settings.retry_count),
         ] + ([("VirtualOrganisation", settings.vo)] if settings.vo else [])
         lines = [f"    {name} = {jdl.value(v, f'the JDL {name}')};" for name, v in attributes]
-        lines.insert(3, f"    Arguments = {jdl.arguments(args)};")
+        lines.insert(3, f"    Arguments = {jdl.arguments(list(spec.command))};")
         lines += [f"    {line}" for line in jdl.extra_lines(settings.extra_lines)]
         return "\n".join([f"// law-core-glite: job {job.num}, attempt {job.attempt}", "[",
                           *lines, "]", ""])
@@ -105,10 +98,6 @@ class GLiteJobManager(RemoteJobManager):
     def submit(self, jobs: list[JobSubmission]) -> list[str]:
         settings = self.checked_settings()
         job_dir = Path(jobs[0].job_dir)
-        launcher = resources.files("law_core_glite").joinpath(LAUNCHER).read_text()
-        if not (job_dir / LAUNCHER).exists() or (job_dir / LAUNCHER).read_text() != launcher:
-            (job_dir / LAUNCHER).write_text(launcher)
-        (job_dir / LAUNCHER).chmod(0o755)
         files = []
         for job in jobs:
             files.append(job_dir / f"glite_{job.num}_{job.attempt}.jdl")
@@ -196,19 +185,6 @@ class GLiteJobManager(RemoteJobManager):
                 f"glite-ce-job-submit refused {path}: {_reason(result)}; check --glite-ce / "
                 f"[glite] ce ({settings.ce}), the delegation and the JDL")
         return ids[0]
-
-
-def _sandbox_path(arg: str, job_dir: str, inputs: list[str]) -> str:
-    """A path in the job directory as the job sees it in its sandbox ("." or "./NAME",
-    made absolute by the launcher); NAME goes into the InputSandbox."""
-    if arg == job_dir:
-        return "."
-    if not arg.startswith(job_dir + "/"):
-        return arg
-    relative = arg[len(job_dir) + 1:]
-    if "/" not in relative and relative not in inputs:
-        inputs.append(relative)
-    return "./" + relative
 
 
 def _reason(result) -> str:

@@ -122,8 +122,10 @@ def test_awkward_store_path_and_vo(tmp_path, cream):
         ["out_2_0.json", "out_2_1.json"]
     assert {job["jdl"]["VirtualOrganisation"] for job in cream.jobs()} == {'v"o\\x'}
     for job in cream.jobs():
-        assert job["jdl"]["Executable"] == "law_glite_job.sh"
-        assert "job_wrapper.sh" in job["jdl"]["InputSandbox"]
+        assert job["jdl"]["Executable"] == "/usr/bin/env"  # no launcher script
+        assert job["jdl"]["Arguments"].startswith("bash ./job_wrapper.sh . ")
+        assert job["jdl"]["InputSandbox"][0] == "job_wrapper.sh"  # the awkward path unwritten
+        assert any(name.startswith("status/job_") for name in job["jdl"]["OutputSandbox"])
         assert all("%20" in uri for uri in job["jdl"]["OutputSandboxDestURI"])
 
 

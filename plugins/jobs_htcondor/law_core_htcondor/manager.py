@@ -3,31 +3,30 @@
 A batch of jobs is one submit description and one cluster: what the jobs share is written
 once, each job is a row of ``queue law_job_num, law_attempt, law_stdout, law_stderr from``.
 Jobs are queried in bulk (``condor_q -json`` by cluster, ``condor_history`` for those that
-left the queue); a held job fails with its ``HoldReason`` and is removed.
+left the queue); a held job fails with its ``HoldReason`` and is removed. With file transfer
+the jobs run as the core's ``transfer_spec`` says, in HTCondor's scratch directory.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import math
 import os
 import re
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from law_core.plugin import (
     FAILED,
     FINISHED,
-    JOB_FILES,
     PENDING,
     RUNNING,
     STATUS_DIR,
     JobState,
     JobSubmission,
     JobSubmissionError,
+    JobTransfer,
     RemoteJobManager,
     WorkflowError,
 )
@@ -50,8 +49,6 @@ JOB_STATUS = {0: ("unexpanded", PENDING), 1: ("idle", PENDING), 2: ("running", R
               6: ("transferring output", RUNNING), 7: ("suspended", RUNNING)}
 ATTRIBUTES = "ClusterId,ProcId,JobStatus,ExitCode,ExitBySignal,ExitSignal,HoldReason," \
     "HoldReasonCode,RemoveReason,RemoteHost,LastRemoteHost,LawCoreJobNum,LawCoreAttempt"
-#: the jobs' executable, shipped with this package (makes scratch paths absolute)
-LAUNCHER = "law_htcondor_job.sh"
 _SUBMITTED = re.compile(r"(\d+) job\(s\) submitted to cluster (\d+)\.")
 _CUSTOM_LINE = re.compile(r"(\+?[A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(.*)")
 #: the schedd's MAX_JOBS_PER_SUBMISSION by condor_* options and CONDOR_CONFIG, asked once
@@ -116,35 +113,33 @@ class HTCondorJobManager(RemoteJobManager):
         """One submit description for the batch, one row per job."""
         first, job_dir, transfer = jobs[0], jobs[0].job_dir, self.settings.file_transfer
         absolute = os.path.abspath(job_dir)
-        inputs: list[str] = []
-        tokens, extra = _command_template(jobs, job_dir if transfer else None, inputs)
+        specs = [self.transfer_spec(job) for job in jobs] if transfer else []
+        tokens, extra = _command_template(
+            jobs, [spec.command for spec in specs] or [job.command for job in jobs])
         batch = first.name.removesuffix(f"-{first.num}-{first.attempt}")
+        # no launcher: env finds the command's program without the PATH HTCondor never sets
         lines = [f"# law-core-htcondor: jobs {first.num}..{jobs[-1].num}, one per queue row",
-                 *self.option_lines(),
-                 f"executable = {submit_value(str(Path(absolute) / LAUNCHER))}",
-                 "arguments = " + arguments_value(
-                     [*(["-t", "-d", STATUS_DIR] if transfer else []), "--", *tokens]),
+                 *self.option_lines(), f"executable = {JobTransfer.executable}",
+                 f"arguments = {arguments_value(tokens)}", "transfer_executable = false",
                  f"initialdir = {submit_value(absolute, 'the job directory')}",
                  "output = $(law_stdout)", "error = $(law_stderr)",
                  f"batch_name = {submit_value(batch, 'the batch name')}", "getenv = false",
                  f"+LawCoreJobDir = {classad_string(absolute, 'the job directory')}",
                  "+LawCoreJobNum = $(law_job_num)", "+LawCoreAttempt = $(law_attempt)"]
         should = self.settings.should_transfer_files
-        if transfer:  # the job files in, the exit statuses back
-            inputs += [name for name in JOB_FILES
-                       if name not in inputs and (Path(job_dir) / name).exists()]
+        if transfer:  # the job files in (by their names in initialdir), the statuses back
+            inputs = [_relative(path, job_dir, "the input file")
+                      for path in dict.fromkeys(p for spec in specs for p in spec.inputs)]
             inputs += [os.path.abspath(os.path.expanduser(path))
                        for path in _split(self.settings.transfer_input_files)]
             outputs = [STATUS_DIR, *_split(self.settings.transfer_output_files)]
             lines += [f"should_transfer_files = {submit_value(should or 'YES')}",
                       "when_to_transfer_output = "
                       + submit_value(self.settings.when_to_transfer_output),
-                      "transfer_executable = true",
                       f"transfer_input_files = {file_list(inputs, 'the input file')}",
                       f"transfer_output_files = {file_list(outputs, 'the output file')}"]
         else:  # in place: only machines sharing the file system (FileSystemDomain) match
-            lines += [f"should_transfer_files = {submit_value(should or 'NO')}",
-                      "transfer_executable = false"]
+            lines.append(f"should_transfer_files = {submit_value(should or 'NO')}")
         variables = ["law_job_num", "law_attempt", "law_stdout", "law_stderr", *extra]
         lines.append(f"queue {', '.join(variables)} from (")
         lines += [" ".join([str(job.num), str(job.attempt), _relative(job.stdout, job_dir),
@@ -156,24 +151,11 @@ class HTCondorJobManager(RemoteJobManager):
 
     def submit(self, jobs: list[JobSubmission]) -> list[str]:
         job_dir = Path(jobs[0].job_dir)
-        launcher = resources.files("law_core_htcondor").joinpath(LAUNCHER).read_text()
-        if not (job_dir / LAUNCHER).exists() or (job_dir / LAUNCHER).read_text() != launcher:
-            tmp = job_dir / f".{LAUNCHER}.tmp"
-            tmp.write_text(launcher)
-            tmp.chmod(0o755)
-            tmp.replace(job_dir / LAUNCHER)
         path = job_dir / f"batch_{jobs[0].num}_{jobs[0].attempt}.jdl"
         path.write_text(self.submit_description(jobs))
-        try:
-            result = self.run_tool(["condor_submit", *self.tool_options(), path.name],
-                                   cwd=job_dir, timeout=self.settings.submit_timeout)
-        except WorkflowError:  # e.g. no answer in time: the jobs may be queued all the same
-            found = {}
-            with contextlib.suppress(RuntimeError, WorkflowError):
-                found = self.recover(jobs)
-            if len(found) == len(jobs):
-                return [found[job.num] for job in jobs]
-            raise
+        # no answer in time (BatchToolTimeout): the core looks for the jobs with recover()
+        result = self.run_tool(["condor_submit", *self.tool_options(), path.name],
+                               cwd=job_dir, timeout=self.settings.submit_timeout)
         if result.returncode != 0:
             raise JobSubmissionError(f"condor_submit refused the jobs: {_tool_error(result)}; "
                                      f"check the --htcondor-* options and [htcondor] ({path})")
@@ -260,24 +242,16 @@ def _states(ads: list[dict[str, Any]], job_ids: list[str]) -> dict[str, JobState
     return states
 
 
-def _command_template(jobs: list[JobSubmission], scratch_for: str | None,
-                      inputs: list[str]) -> tuple[list[str], dict[str, list[str]]]:
-    """The jobs' commands as ``arguments`` tokens: a value all jobs share written once, the
-    job number and attempt as row macros, other differing values as extra row items. With
-    ``scratch_for`` (file transfer), paths in that job directory become "./NAME" (made
-    absolute by the launcher in the scratch directory) and NAME is added to ``inputs``."""
-    if len({len(job.command) for job in jobs}) != 1:
+def _command_template(jobs: list[JobSubmission], commands: list[tuple[str, ...]]
+                      ) -> tuple[list[str], dict[str, list[str]]]:
+    """The jobs' ``commands`` as ``arguments`` tokens: a value all jobs share written once,
+    the job number and attempt as row macros, other differing values as extra row items."""
+    if len({len(command) for command in commands}) != 1:
         raise WorkflowError("the jobs of one HTCondor batch must have commands of one length")
     tokens: list[str] = []
     extra: dict[str, list[str]] = {}
-    prefix = f"{(scratch_for or '').rstrip('/')}/"
-    for i in range(len(jobs[0].command)):
-        values = [job.command[i] for job in jobs]
-        if scratch_for is not None:
-            values = ["." if v == scratch_for else "./" + v.removeprefix(prefix)
-                      if v.startswith(prefix) else v for v in values]
-            for top in (v[2:].split("/", 1)[0] for v in values if v.startswith("./")):
-                inputs += [] if top in inputs else [top]
+    for i in range(len(commands[0])):
+        values = [command[i] for command in commands]
         if values == [str(job.num) for job in jobs]:
             tokens.append("$(law_job_num)")
         elif values == [str(job.attempt) for job in jobs]:
@@ -295,8 +269,9 @@ def _up(number: float) -> int:
     return max(1, math.ceil(number)) if number else 0
 
 
-def _relative(path: str, job_dir: str) -> str:
-    return safe_item(path.removeprefix(f"{job_dir.rstrip('/')}/"), "the log path")
+def _relative(path: str, job_dir: str, what: str = "the log path") -> str:
+    """A path in the job directory as HTCondor reads it, relative to initialdir."""
+    return safe_item(path.removeprefix(f"{job_dir.rstrip('/')}/"), what)
 
 
 def _split(value: str) -> list[str]:

@@ -191,17 +191,18 @@ def test_description_of_1000_jobs_is_one_queue_statement(ana, condor, tmp_path,
     for i in (0, 1, 499, 998, 999):
         job = jobs[i]
         expanded = expanded_job(submit, rows[i])
-        if file_transfer:
-            assert expanded["argv"] == ["-t", "-d", "status", "--", "bash", "./job_wrapper.sh",
-                                        ".", str(job.num), str(job.attempt)]
+        if file_transfer:  # run in the scratch directory: the job directory is "."
+            assert expanded["argv"] == ["bash", "./job_wrapper.sh", ".", str(job.num),
+                                        str(job.attempt)]
         else:
-            assert expanded["argv"] == ["--", *job.command]
+            assert expanded["argv"] == [*job.command]
         assert expanded["initialdir"] == directory
-        assert expanded["executable"] == f"{directory}/law_htcondor_job.sh"
+        assert expanded["executable"] == "/usr/bin/env"  # no launcher script
         assert expanded["output"] == f"logs/job_{job.num}_{job.attempt}.out"
         assert expanded["LawCoreJobDir"] == directory
         assert expanded["LawCoreJobNum"] == job.num
     assert submit["getenv"] == "false"
+    assert submit["transfer_executable"] == "false"
     if file_transfer:
         assert submit["should_transfer_files"] == "YES"
         assert submit["transfer_input_files"].startswith("job_wrapper.sh")
@@ -285,24 +286,6 @@ def test_values_that_cannot_be_written_are_clear_errors():
         safe_item("a b.txt", "the input file")
 
 
-def test_launcher_makes_scratch_paths_absolute(tmp_path):
-    """File transfer mode: "." and "./NAME" name the scratch directory and its files."""
-    from importlib import resources
-
-    launcher = resources.files("law_core_htcondor").joinpath("law_htcondor_job.sh")
-    result = subprocess.run(
-        ["sh", str(launcher), "-t", "-d", "status", "--", "printf", "[%s]\n", ".",
-         "./job_wrapper.sh", "a b", "", "x./y", "/abs"],
-        cwd=tmp_path, capture_output=True, text=True, env={})
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == [f"[{tmp_path}]", f"[{tmp_path}/job_wrapper.sh]",
-                                          "[a b]", "[]", "[x./y]", "[/abs]"]
-    assert (tmp_path / "status").is_dir()
-    shared = subprocess.run(["sh", str(launcher), "--", "printf", "[%s]\n", "."],
-                            cwd=tmp_path, capture_output=True, text=True, env={})
-    assert shared.stdout == "[.]\n"  # in place: nothing rewritten
-
-
 # workflows through the stand-in pool
 
 
@@ -380,7 +363,7 @@ def test_file_transfer_runs_the_job_in_scratch(ana, condor, tmp_path):
         assert ran_in != directory and ran_in.parent == condor.state / "execute"
         files = set((record / f"files_{num}").read_text().split())
         assert {"job_wrapper.sh", "job_env.sh", "task.json", "submission.json",
-                "law_htcondor_job.sh", "extra_input.txt", "status"} <= files
+                "extra_input.txt", "status"} <= files
         assert not files & {"logs", "batch_1_1.jdl"}  # only what the job needs goes in
         assert (record / f"extra_{num}").read_text() == "calibration"
         assert (directory / "status" / f"job_{num}_1.json").exists()  # came back
