@@ -3,9 +3,11 @@ the remote-job machinery tested with no batch system; and the reference manager 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -236,3 +238,92 @@ def test_submission_that_timed_out_is_looked_for_not_submitted_twice(
     names = [job["name"] for job in law_core_reference_jobs.jobs()]
     assert sorted(names) == sorted(calls[0])  # each job known to the "batch system" once
     assert len(list((tmp_path / "data" / "SuiteWork").glob("out_3_*.json"))) == 3
+
+
+SHAPE = """
+    import luigi
+
+    import law_core as law
+
+
+    class Select(law.Workflow):
+        dataset = luigi.Parameter()
+
+        def create_branch_map(self):
+            return 6
+
+        def output(self):
+            return self.local_target(self.dataset, f"sel_{self.branch}.json")
+
+        def run(self):
+            self.output().dump({"events": 10 + self.branch})
+
+
+    class Histogram(law.Workflow):
+        dataset = luigi.Parameter()
+
+        def create_branch_map(self):
+            return 6
+
+        def workflow_requires(self):
+            reqs = super().workflow_requires()
+            reqs["selection"] = Select.req(self)
+            return reqs
+
+        def requires(self):
+            return Select.req(self)  # branch i needs Select branch i
+
+        def output(self):
+            return self.local_target(self.dataset, f"hist_{self.branch}.json")
+
+        def run(self):
+            self.output().dump({"entries": self.input().load()["events"]})
+
+
+    class Plot(law.Task):
+        def requires(self):
+            return [Histogram.req(self, dataset=d) for d in ("a", "b")]
+
+        def output(self):
+            return self.local_target("plot.json")
+
+        def run(self):
+            self.output().dump(sorted(t.path for h in self.input()
+                                      for t in h["collection"].targets.values()))
+"""
+
+
+def test_workflows_after_workflows_run_as_job_batches(law_core_reference_jobs, tmp_path):
+    """Branch-wise dependent remote workflows: each workflow's missing branches go to the
+    batch system in one submission (never one job per luigi task), independent workflows
+    are polled in parallel with --workers 2, and a re-run after one upstream output went
+    submits exactly the two jobs that are missing."""
+    from law_core.testing.cli import clean_env, write_module
+
+    def run_cli(args, cwd, **env):
+        return subprocess.run([sys.executable, "-m", "law_core", *args], cwd=cwd,
+                              env=clean_env(cwd, **env), capture_output=True, text=True,
+                              timeout=300)
+
+    write_module(tmp_path, "shape", SHAPE)
+    (tmp_path / "law.cfg").write_text("[workflow]\ndefault = processes\n"
+                                      "[Select]\npoll_interval = 0.5s\n"
+                                      "[Histogram]\npoll_interval = 0.5s\n")
+    env = dict(law_core_reference_jobs.env)
+    env["PYTHONPATH"] = f"{tmp_path}:{env['PYTHONPATH']}"
+    result = run_cli(["run", "shape.Plot", "--workers", "2"], tmp_path, **env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(json.loads((tmp_path / "data" / "Plot" / "plot.json").read_text())) == 12
+    submissions = sorted((tmp_path / "data").glob("*/jobs/processes_*/submission.json"))
+    assert len(submissions) == 4  # Select and Histogram of two datasets
+    for path in submissions:
+        jobs = json.loads(path.read_text())["jobs"]
+        assert sorted(b for job in jobs.values() for b in job["branches"]) == list(range(6))
+    assert len(law_core_reference_jobs.jobs()) == 24  # one job per branch, each once
+
+    (tmp_path / "data" / "Select" / "a" / "sel_3.json").unlink()
+    (tmp_path / "data" / "Histogram" / "a" / "hist_3.json").unlink()
+    (tmp_path / "data" / "Plot" / "plot.json").unlink()
+    again = run_cli(["run", "shape.Plot", "--workers", "2"], tmp_path, **env)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert len(law_core_reference_jobs.jobs()) == 26  # Select a/3 and Histogram a/3 only

@@ -41,7 +41,10 @@ _BRANCH_METHODS = ("requires", "output", "run")
 
 #: instance caches of a workflow that its branch tasks must not share (the branch map is
 #: shared on purpose)
-_WORKFLOW_CACHES = ("_branch_tasks", "_collection", "_resets", "_job_manager")
+_WORKFLOW_CACHES = ("_branch_tasks", "_collection", "_resets", "_job_manager",
+                    # luigi's callbacks of the workflow, set while luigi runs it: a branch
+                    # gets its own (law_core.workflow.local.run_branch)
+                    "set_status_message", "set_progress_percentage", "set_tracking_url")
 
 
 def _dispatching(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

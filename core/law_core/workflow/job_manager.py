@@ -38,9 +38,12 @@ class JobManager(ABC):
         workflow are required as that workflow restricted to them (see
         :func:`as_workflows`). A branch whose ``requires()`` raises is left out here and
         fails when the workflow runs; the others go on."""
+        from luigi.task import flatten
+
         wf = self.workflow
         needs, _ = branch_requirements(wf, wf.missing_branches())
-        return [wf.workflow_requires(), *as_workflows(needs, wf)]
+        own = wf.workflow_requires()
+        return [own, *as_workflows(needs, wf, covered=flatten(own))]
 
     @abstractmethod
     def run(self, branches: list[int]) -> dict[int, str]:
@@ -71,13 +74,17 @@ def branch_requirements(workflow: Any, branches: list[int]
     return needs, broken
 
 
-def as_workflows(needs: dict[int, list[Any]], requirer: Any) -> list[Any]:
+def as_workflows(needs: dict[int, list[Any]], requirer: Any, covered: list[Any] = ()
+                 ) -> list[Any]:
     """The branch requirements ``needs`` (of the branches of ``requirer``), with branch
     tasks of workflows replaced by their workflows, each restricted (``--branches``) to the
     branches required, or whole when all of its branches are: luigi then schedules one task
     per upstream workflow, never one per branch, and the upstream workflow runs those
     branches as its job manager does (as arrays on a batch system). Other requirements pass
-    as they are. A branch beyond the upstream workflow's map is a TaskError naming both."""
+    as they are. An upstream workflow ``covered`` already (whole, by
+    ``workflow_requires()``) and not complete is not required again restricted: it runs
+    every missing branch, and two tasks of one workflow could run them twice at once. A
+    branch beyond the upstream workflow's map is a TaskError naming both."""
     from law_core.workflow.base import Workflow
 
     groups: dict[Any, tuple[Any, dict[int, int]]] = {}
@@ -100,6 +107,8 @@ def as_workflows(needs: dict[int, list[Any]], requirer: Any) -> list[Any]:
                 f"{beyond[0]} of {type(first).__name__}, whose branch map has {size} branches"
                 f" ({'0..' + str(max(whole.branch_map)) if size else 'none'}): check both "
                 "create_branch_map() and requires()")
+        if whole in covered and not whole.complete():
+            continue  # it runs every missing branch, these included
         if set(wanted).issuperset(whole.selected_branches()):
             workflows.append(whole)
         else:

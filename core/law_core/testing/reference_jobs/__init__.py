@@ -8,9 +8,10 @@ job-manager plugin, laid out as one:
 
 - :mod:`.plugin`: the entry-point module, cheap to import: the ``law_core_job_managers``
   hook returning the :class:`~law_core.plugin.JobManagerRecord`;
-- :mod:`.manager`: the options declared once (:class:`~.manager.ProcessSettings`) and
-  the four primitives, submit, query, cancel and recover, on what this "batch system"
-  can observe (:class:`~.manager.ProcessJobManager`).
+- :mod:`.settings`: the options declared once (:class:`~.settings.ProcessSettings`), in a
+  module of their own as the core reads them while it builds the workflow class;
+- :mod:`.manager`: the four primitives, submit, query, cancel and recover, on what this
+  "batch system" can observe (:class:`~.manager.ProcessJobManager`).
 
 It is not for users (jobs on one machine are what ``--workflow local`` is for), so the core
 does not register it. Tests make it discoverable with :func:`install_entry_point`, or the
