@@ -15,14 +15,13 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from law_core.plugin import JobSubmission
 from law_core.testing import JobManagerSuite
-from law_core.testing.job_manager import write_tasks
-from law_core.workflow.remote import JobSubmission
+from law_core.testing.job_manager import sleep_jobs, wait_for, write_tasks
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "analysis.py"
 
@@ -109,22 +108,6 @@ def make_manager(cwd, env, **params):
     return manager
 
 
-def sleep_jobs(manager, count, seconds=30):
-    directory = str(manager.job_directory())
-    return [JobSubmission(num=i, attempt=1, name=f"law-test-{i}-1", branches=(i,),
-                          command=("sleep", str(seconds)),
-                          stdout=f"{directory}/logs/job_{i}_1.out",
-                          stderr=f"{directory}/logs/job_{i}_1.err", job_dir=directory)
-            for i in range(1, count + 1)]
-
-
-def wait_for(predicate, timeout=30.0, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := predicate():
-            return result
-        time.sleep(interval)
-    pytest.fail("timed out waiting")
 
 
 # through law-core run, as users do
@@ -153,10 +136,12 @@ def test_bsub_options_from_parameters_and_config(ana, lsf):
     for path in next((ana / "data" / "Work" / "jobs").iterdir()).rglob("*"):
         if path.is_file():
             assert "s3cr3t" not in path.read_text(errors="replace"), path
-    # LSF's own report of each element went to the -o file named by %J and %I
-    logs = next((ana / "data" / "Work" / "jobs").iterdir()) / "logs"
-    report = (logs / f"lsf_{job['id']}_2.out").read_text()
-    assert "Successfully completed." in report
+    # LSF's own report of each element goes to the -o file named by %J and %I, written once
+    # the element's process ended (after the job recorded its exit status)
+    report = next((ana / "data" / "Work" / "jobs").iterdir()) / "logs" / \
+        f"lsf_{job['id']}_2.out"
+    wait_for(lambda: report.exists() and "Successfully completed." in report.read_text(), 30,
+             f"no LSF job report in {report}")
 
 
 def test_extra_lines_must_be_bsub_options(ana, lsf):
@@ -191,8 +176,8 @@ def test_missing_tools_are_a_clear_error(ana, lsf):
     env = {**lsf.env, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
     result = run_work(ana, env, "--n", "1")
     assert result.returncode == 1
-    assert "'bsub' was not found: is this a lsf submit host? (law-core calls bsub, bjobs, " \
-        "bkill)" in result.stderr
+    assert "'bsub' was not found: is this a submit host for --workflow lsf? (law-core calls " \
+        "bsub, bjobs, bkill)" in result.stderr
 
 
 def test_arrays_are_split_at_the_clusters_max_job_array_size(ana, lsf):
