@@ -320,13 +320,7 @@ class JobManagerSuite:
     def outputs(self, cwd: Path, pattern: str, family: str = "SuiteWork") -> list[Path]:
         return sorted((cwd / "data" / family).glob(pattern))
 
-    @staticmethod
-    def wait_for(condition: Any, timeout: float, what: str) -> None:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            if time.monotonic() > deadline:
-                pytest.fail(f"{what} (waited {timeout:g} s)")
-            time.sleep(0.2)
+    wait_for = staticmethod(lambda *args, **kwargs: wait_for(*args, **kwargs))
 
     @staticmethod
     @contextlib.contextmanager
@@ -716,6 +710,31 @@ JobDirectoryLock(Path(sys.argv[1]), "submitted and polled", "a test").acquire()
 print("locked", flush=True)
 sys.stdin.read()
 """
+
+
+def wait_for(condition: Any, timeout: float = 30.0, what: str = "the condition was not met",
+             interval: float = 0.2) -> Any:
+    """Call ``condition()`` until it returns something true, and return that; fail the
+    test with ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not (result := condition()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} (waited {timeout:g} s)")
+        time.sleep(interval)
+    return result
+
+
+def sleep_jobs(manager: Any, count: int, seconds: float = 30) -> list[Any]:
+    """``count`` jobs (numbers 1..count) that sleep, for calling a manager's primitives
+    directly; their logs go to the manager's job directory."""
+    from law_core.workflow.remote import JobSubmission
+
+    directory = str(manager.job_directory())
+    return [JobSubmission(num=i, attempt=1, name=f"law-test-{i}-1", branches=(i,),
+                          command=("sleep", str(seconds)),
+                          stdout=f"{directory}/logs/job_{i}_1.out",
+                          stderr=f"{directory}/logs/job_{i}_1.err", job_dir=directory)
+            for i in range(1, count + 1)]
 
 
 def write_tasks(directory: Path, name: str, code: str) -> Path:

@@ -238,8 +238,8 @@ class RemoteJobManager(JobManager):
                                   cwd=cwd, input=input)
         except FileNotFoundError:
             tools = f" (law-core calls {', '.join(self.tools)})" if self.tools else ""
-            raise WorkflowError(f"'{args[0]}' was not found: is this a {self.name} submit "
-                                f"host?{tools}") from None
+            raise WorkflowError(f"'{args[0]}' was not found: is this a submit host for "
+                                f"--workflow {self.name}?{tools}") from None
         except subprocess.TimeoutExpired:
             raise BatchToolTimeout(f"'{args[0]}' did not answer within {timeout:g} s; is the "
                                    f"{self.name} scheduler reachable?") from None

@@ -63,8 +63,8 @@ class TestToyBatch(JobManagerSuite):
     def test_a_host_without_the_tools_is_told_so(self, analysis, batch_env):
         result = self.run_workflow(analysis, {**batch_env, "PATH": "/usr/bin:/bin"}, "--n", "1")
         assert result.returncode == 1
-        assert "'toybatch-submit' was not found: is this a toybatch submit host?" in \
-            result.stderr
+        assert "'toybatch-submit' was not found: is this a submit host for --workflow " \
+            "toybatch?" in result.stderr
 
     def test_states_map_to_law_core_states(self, analysis, batch_env):
         manager = self.manager(analysis, batch_env, n=3)

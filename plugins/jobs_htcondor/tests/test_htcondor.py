@@ -14,13 +14,12 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from law_core.testing import JobManagerSuite
-from law_core.testing.job_manager import write_tasks
+from law_core.testing.job_manager import sleep_jobs, wait_for, write_tasks
 from law_core.workflow.remote import JobSubmission
 
 TASKS = """
@@ -123,22 +122,6 @@ def make_manager(cwd, env, **params):
     return manager
 
 
-def sleep_jobs(manager, count, seconds=30):
-    directory = str(manager.job_directory())
-    return [JobSubmission(num=i, attempt=1, name=f"law-test-{i}-1", branches=(i,),
-                          command=("sleep", str(seconds)),
-                          stdout=f"{directory}/logs/job_{i}_1.out",
-                          stderr=f"{directory}/logs/job_{i}_1.err", job_dir=directory)
-            for i in range(1, count + 1)]
-
-
-def wait_for(predicate, timeout=30.0, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := predicate():
-            return result
-        time.sleep(interval)
-    pytest.fail("timed out waiting")
 
 
 def expanded_job(submit, row):
@@ -483,8 +466,8 @@ def test_missing_tools_are_a_clear_error(ana, condor):
     env = {**condor.env, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
     result = run_work(ana, env, "--n", "1")
     assert result.returncode == 1
-    assert "' was not found: is this a htcondor submit host? (law-core calls condor_submit" \
-        in result.stderr
+    assert "' was not found: is this a submit host for --workflow htcondor? (law-core calls " \
+        "condor_submit" in result.stderr
 
 
 # the primitives, called directly
