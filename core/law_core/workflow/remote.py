@@ -316,16 +316,9 @@ class RemoteJobManager(JobManager):
                 self._poll(submission)
                 self._check_outputs_of_finished(submission)
                 query_failures = 0
-            except LawCoreError as err:
-                if not isinstance(err, BatchToolTimeout):
+            except Exception as err:  # a flaky or slow scheduler: tolerated a few times
+                if isinstance(err, LawCoreError) and not isinstance(err, BatchToolTimeout):
                     raise
-                query_failures += 1
-                logger.warning("status query failed (%d of %d allowed): %s",
-                               query_failures, wf.poll_fails, err)
-                if query_failures > wf.poll_fails:
-                    raise WorkflowError(f"status queries to {self.name} failed "
-                                        f"{query_failures} times in a row: {err}") from err
-            except Exception as err:  # a flaky scheduler answer: tolerated a few times
                 query_failures += 1
                 logger.warning("status query failed (%d of %d allowed): %s",
                                query_failures, wf.poll_fails, err)
