@@ -85,17 +85,7 @@ def as_workflows(needs: dict[int, list[Any]], requirer: Any, covered: list[Any] 
     ``workflow_requires()``) and not complete is not required again restricted: it runs
     every missing branch, and two tasks of one workflow could run them twice at once. A
     branch beyond the upstream workflow's map is a TaskError naming both."""
-    from law_core.workflow.base import Workflow
-
-    groups: dict[Any, tuple[Any, dict[int, int]]] = {}
-    others: list[Any] = []
-    for b, tasks in needs.items():
-        for task in tasks:
-            if isinstance(task, Workflow) and task.branch != -1:
-                key = _workflow_key(task)
-                groups.setdefault(key, (task, {}))[1].setdefault(task.branch, b)
-            else:
-                others.append(task)
+    groups, others = _by_upstream_workflow(needs)
     workflows = []
     for first, wanted in groups.values():
         whole = first.req_workflow()
@@ -121,24 +111,17 @@ def blocked_branches(workflow: Any, branches: list[int]) -> dict[int, str]:
     after an upstream branch failed (within its workflow's tolerance), the branches that
     need it cannot run, and the others can. Upstream workflows are checked through their
     output collections (one listing per directory), not branch by branch."""
-    from law_core.workflow.base import Workflow
-
     needs, broken = branch_requirements(workflow, branches)
-    upstream: dict[Any, tuple[Any, set[int]]] = {}
-    for tasks in needs.values():
-        for task in tasks:
-            if isinstance(task, Workflow) and task.branch != -1:
-                upstream.setdefault(_workflow_key(task), (task, set()))[1].add(task.branch)
-    missing_upstream: dict[Any, set[int]] = {}
-    for key, (first, numbers) in upstream.items():
-        restricted = first.req_workflow(branches=_ranges(sorted(numbers)))
-        missing_upstream[key] = set(restricted.missing_branches())
+    upstream, _ = _by_upstream_workflow(needs)
+    missing_upstream = {
+        key: set(first.req_workflow(branches=_ranges(sorted(numbers))).missing_branches())
+        for key, (first, numbers) in upstream.items()}
     blocked = {b: f"its requires() raised: {text.strip().splitlines()[-1]}"
                for b, text in broken.items()}
     for b, tasks in needs.items():
         absent = [task for task in tasks if (
             task.branch in missing_upstream[_workflow_key(task)]
-            if isinstance(task, Workflow) and task.branch != -1 else not task.complete())]
+            if _is_upstream_branch(task) else not task.complete())]
         if absent:
             names = ", ".join(_describe(task) for task in absent[:3])
             blocked[b] = f"blocked: its requirement {names} is not complete" if len(absent) \
@@ -146,10 +129,31 @@ def blocked_branches(workflow: Any, branches: list[int]) -> dict[int, str]:
     return blocked
 
 
-def _describe(task: Any) -> str:
+def _is_upstream_branch(task: Any) -> bool:
+    """Whether ``task`` is one branch of a workflow (not a workflow, not a plain task)."""
     from law_core.workflow.base import Workflow
 
-    if isinstance(task, Workflow) and task.branch != -1:
+    return isinstance(task, Workflow) and task.branch != -1
+
+
+def _by_upstream_workflow(needs: dict[int, list[Any]]
+                          ) -> tuple[dict[Any, tuple[Any, dict[int, int]]], list[Any]]:
+    """The requirements ``needs`` (by requiring branch) that are branches of workflows,
+    grouped by workflow: its first branch task met and, per branch required, the first
+    branch requiring it; and the other requirements."""
+    groups: dict[Any, tuple[Any, dict[int, int]]] = {}
+    others: list[Any] = []
+    for b, tasks in needs.items():
+        for task in tasks:
+            if _is_upstream_branch(task):
+                groups.setdefault(_workflow_key(task), (task, {}))[1].setdefault(task.branch, b)
+            else:
+                others.append(task)
+    return groups, others
+
+
+def _describe(task: Any) -> str:
+    if _is_upstream_branch(task):
         return f"{type(task).__name__} branch {task.branch}"
     return repr(task)
 
