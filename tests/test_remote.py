@@ -433,6 +433,8 @@ bad_base_time = 30
 use_cache = true
 cache_root = {tmp_path}/cache
 cache_max_size = 2GB
+exists_cache_lifetime = 2h
+max_requests_per_second = 50
 memory_flavour = plain
 """)
     fs = law.file_system("store")
@@ -444,6 +446,9 @@ memory_flavour = plain
     assert fs.cache is not None and fs.cache.max_size == 2 * 1000**3
     assert fs.cache.root == str(tmp_path / "cache")
     assert fs.file_interface.options == {"memory_flavour": "plain"}
+    assert fs.exists_cache is not None and fs.exists_cache.lifetime == 7200
+    assert fs.exists_cache.path == str(tmp_path / "cache" / "existence.sqlite")
+    assert fs.pacer.rate == 50
     assert law.file_system("fs.store") is fs
     t = law.target("fs.store:/a/b.json")
     assert t.fs is fs and t.path == "/a/b.json" and t.uri() == "mem://door1/store/a/b.json"
@@ -459,6 +464,8 @@ memory_flavour = plain
      r"fs.x.retries = 'many' .* is not an integer"),
     ("[fs.x]\nbase = mem://a/\nfile_system = {mod}:MemoryFileSystem\ncache_max_size = big\n",
      r"cache_max_size = 'big' .* is not a size"),
+    ("[fs.x]\nbase = mem://a/\nfile_system = {mod}:MemoryFileSystem\n"
+     "exists_cache_lifetime = soon\n", r"exists_cache_lifetime = 'soon' .* is not a duration"),
     ("[fs.x]\nbase = mem://a{{1,2/\nfile_system = {mod}:MemoryFileSystem\n",
      r"\[fs.x\] base .*unbalanced braces"),
     ("[fs.x]\nbase = mem://a/\nfile_system = nosuch\n", r"file_system = nosuch: no installed"),

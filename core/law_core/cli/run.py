@@ -34,6 +34,9 @@ def add_run_options(parser: argparse.ArgumentParser) -> set[str]:
                            choices=("DEBUG", "INFO", "WARNING", "ERROR"),
                            help="DEBUG also shows tracebacks and luigi's own messages "
                            "(default: INFO)"),
+        group.add_argument("--refresh", action="store_true",
+                           help="ask the storage whether each output exists, not the "
+                           "existence cache of file systems with exists_cache_lifetime"),
         group.add_argument("--log-file", metavar="PATH",
                            help="where the tracebacks of failures go (default: a new file "
                            "in ~/.cache/law-core/logs, made at the first failure)"),
@@ -115,6 +118,9 @@ def run(args: argparse.Namespace) -> int:
         if getattr(opts, name) is None and getattr(args, name, None) is not None:
             setattr(opts, name, getattr(args, name))
     opts.log_level = opts.log_level or "INFO"
+    from law_core.targets.existence import bypass
+
+    bypass(opts.refresh or getattr(args, "refresh", False))
 
     logging.basicConfig(level=opts.log_level, format="%(levelname)s: %(message)s")
     # luigi's own chatter only when debugging; its tracebacks go to the run's log file

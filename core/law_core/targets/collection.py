@@ -80,10 +80,7 @@ class TargetCollection(luigi.Target):
         missing_leaf: set[Any] = set()
         present_leaf: set[Any] = set()
         for (fs, directory), entries in by_directory.items():
-            try:
-                names = set(fs.listdir(directory))
-            except (FileNotFoundError, NotADirectoryError):
-                names = set()
+            names = fs.existing_names(directory, {basename for _, basename in entries})
             for key, basename in entries:
                 (present_leaf if basename in names else missing_leaf).add(key)
         existing |= present_leaf - missing_leaf

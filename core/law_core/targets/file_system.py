@@ -11,7 +11,7 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,6 +116,15 @@ class FileSystem(ABC):
         except FileNotFoundError:
             return False
         return True
+
+    def existing_names(self, directory: str, names: Iterable[str]) -> set[str]:
+        """Which of ``names`` exist in ``directory``, from one listing: what collections
+        ask once per directory. A missing directory has none."""
+        try:
+            listed = set(self.listdir(directory))
+        except (FileNotFoundError, NotADirectoryError):
+            return set()
+        return listed.intersection(names)
 
     def isdir(self, path: str) -> bool:
         try:

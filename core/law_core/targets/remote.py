@@ -21,17 +21,19 @@ import re
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import IO, Any, ClassVar
 
 from law_core.errors import TargetError
 from law_core.settings import OptionSpec
 from law_core.targets.cache import RemoteCache
+from law_core.targets.existence import DATABASE_NAME, ExistenceCache
 from law_core.targets.failover import OPERATION_ALIASES, OPERATIONS, Failover
 from law_core.targets.file import DirectoryTarget, FileSystemTarget, FileTarget
 from law_core.targets.file_interface import FileInterface
 from law_core.targets.file_system import FileSystem, StatResult
+from law_core.targets.pacing import RequestPacer
 from law_core.targets.uri import join_uri, normalize_path, redact, split_uri
 
 logger = logging.getLogger(__name__)
@@ -47,7 +49,14 @@ DEFAULTS: dict[str, Any] = {
     "cache_root": os.path.join(tempfile.gettempdir(), f"law-core-cache-{os.getuid()}"),
     "cache_max_size": 10 * 1000**3,
     "cache_mtime_patience": 0.0,
+    "exists_cache_lifetime": 0.0,
+    "max_requests_per_second": 0.0,
 }
+
+_EXISTS_CACHE_LIFETIME = OptionSpec(
+    "exists_cache_lifetime", "duration", 0.0,
+    "how long a file seen on the storage counts as existing without asking again "
+    "(0: always ask); see law_core.targets.existence", unit="s")
 
 
 class RemoteFileSystem(FileSystem):
@@ -60,7 +69,11 @@ class RemoteFileSystem(FileSystem):
     transfers through WebDAV. ``retries``, ``retry_delay``, ``random_base``,
     ``bad_base_time``: see :mod:`law_core.targets.failover`. ``validate_copy``: compare
     the size after every upload. ``cache``: a :class:`RemoteCache` (or its root
-    directory) for downloads. Other keyword arguments are the file interface's options.
+    directory) for downloads. ``exists_cache``: an
+    :class:`~law_core.targets.existence.ExistenceCache` remembering which files exist
+    across processes and runs. ``max_requests_per_second``: at most this many requests
+    from this process (0: no limit; see :mod:`law_core.targets.pacing`). Other keyword
+    arguments are the file interface's options.
     """
 
     #: the plugin's interface class, instantiated with the backend options
@@ -80,6 +93,8 @@ class RemoteFileSystem(FileSystem):
         bad_base_time: float = DEFAULTS["bad_base_time"],
         validate_copy: bool = DEFAULTS["validate_copy"],
         cache: RemoteCache | str | None = None,
+        exists_cache: ExistenceCache | None = None,
+        max_requests_per_second: float = DEFAULTS["max_requests_per_second"],
         **options: Any,
     ):
         op_bases = {}
@@ -107,6 +122,8 @@ class RemoteFileSystem(FileSystem):
         super().__init__(name or f"{type(self).__name__}({redact(self.failover.bases[0])})")
         self.validate_copy = validate_copy
         self.cache = RemoteCache(cache) if isinstance(cache, str) else cache
+        self.exists_cache = exists_cache if exists_cache and exists_cache.enabled else None
+        self.pacer = RequestPacer(max_requests_per_second)
         self._no_direct_copy: set[tuple[str, str]] = set()
 
     def __repr__(self) -> str:
@@ -157,9 +174,11 @@ class RemoteFileSystem(FileSystem):
     # calls through the failover
 
     def _call(self, op: str, path: str, func: Any) -> Any:
-        return self.failover.call(
-            op, lambda base: func(join_uri(base, path)), f"{op} of {path} on {self.name}"
-        )
+        def attempt(base: str) -> Any:
+            self.pacer.wait()
+            return func(join_uri(base, path))
+
+        return self.failover.call(op, attempt, f"{op} of {path} on {self.name}")
 
     # primitives
 
@@ -167,7 +186,25 @@ class RemoteFileSystem(FileSystem):
         return self._call("stat", normalize_path(path), self.file_interface.stat)
 
     def exists(self, path: str) -> bool:
-        return self._call("stat", normalize_path(path), self.file_interface.exists)
+        path = normalize_path(path)
+        if self._seen_recently(path):
+            return True
+        found = self._call("stat", path, self.file_interface.exists)
+        if found:
+            self._seen(path)
+        return found
+
+    def isfile(self, path: str) -> bool:
+        path = normalize_path(path)
+        if self._seen_recently(path):
+            return True
+        try:
+            is_file = not self.stat(path).is_dir
+        except FileNotFoundError:
+            return False
+        if is_file:
+            self._seen(path)
+        return is_file
 
     def isdir(self, path: str) -> bool:
         try:
@@ -176,13 +213,28 @@ class RemoteFileSystem(FileSystem):
             return False
 
     def listdir(self, path: str) -> list[str]:
-        return self._call("listdir", normalize_path(path), self.file_interface.listdir)
+        path = normalize_path(path)
+        names = self._call("listdir", path, self.file_interface.listdir)
+        if self.exists_cache is not None:
+            self.exists_cache.listed(self.cache_key, path, names)
+        return names
+
+    def existing_names(self, directory: str, names: Iterable[str]) -> set[str]:
+        """As for every file system; names seen within ``exists_cache_lifetime`` need no
+        listing, so a directory whose wanted files were all seen costs no request."""
+        wanted = set(names)
+        if self.exists_cache is not None:
+            known = self.exists_cache.names(self.cache_key, normalize_path(directory))
+            if wanted <= known:
+                return wanted
+        return super().existing_names(directory, wanted)
 
     def mkdir(self, path: str) -> None:
         self._call("mkdir", normalize_path(path), self.file_interface.mkdir)
 
     def remove(self, path: str) -> None:
         path = normalize_path(path)
+        self._forget(path)
         self._call("remove", path, self.file_interface.remove)
         self._invalidate(path)
 
@@ -203,16 +255,20 @@ class RemoteFileSystem(FileSystem):
             else:
                 self.remove(child)
         self._call("rmdir", path, self.file_interface.rmdir)
+        self._forget(path, recursive=True)
 
     def rename(self, src: str, dst: str) -> None:
         src, dst = normalize_path(src), normalize_path(dst)
-        self.failover.call(
-            "rename",
-            lambda base: self.file_interface.rename(join_uri(base, src), join_uri(base, dst)),
-            f"rename of {src} to {dst} on {self.name}",
-        )
+        self._forget(src)
+
+        def attempt(base: str) -> None:
+            self.pacer.wait()
+            self.file_interface.rename(join_uri(base, src), join_uri(base, dst))
+
+        self.failover.call("rename", attempt, f"rename of {src} to {dst} on {self.name}")
         self._invalidate(src)
         self._invalidate(dst)
+        self._seen(dst)
 
     def put(self, local_path: str, path: str) -> None:
         path = normalize_path(path)
@@ -281,6 +337,7 @@ class RemoteFileSystem(FileSystem):
             logger.debug("no direct copy from %s to %s: %s", *map(redact, (*pair, err)))
             self._no_direct_copy.add(pair)
             return False
+        dst_fs._seen(dst)
         return True
 
     # the cache
@@ -297,8 +354,24 @@ class RemoteFileSystem(FileSystem):
             yield local
 
     def _invalidate(self, path: str) -> None:
+        """``path`` changed: its downloaded copy is outdated, and until it is seen again
+        it is not known to exist."""
         if self.cache is not None:
             self.cache.invalidate(self.cache_key, path)
+        self._forget(path)
+
+    # the existence cache
+
+    def _seen_recently(self, path: str) -> bool:
+        return self.exists_cache is not None and self.exists_cache.exists(self.cache_key, path)
+
+    def _seen(self, path: str) -> None:
+        if self.exists_cache is not None:
+            self.exists_cache.seen(self.cache_key, path)
+
+    def _forget(self, path: str, recursive: bool = False) -> None:
+        if self.exists_cache is not None:
+            self.exists_cache.forget(self.cache_key, path, recursive=recursive)
 
     # configuration
 
@@ -310,6 +383,8 @@ class RemoteFileSystem(FileSystem):
             "base": "bases", "retries": "int", "retry_delay": "float", "random_base": "bool",
             "bad_base_time": "float", "validate_copy": "bool", "use_cache": "bool",
             "cache_root": "str", "cache_max_size": "size", "cache_mtime_patience": "float",
+            "exists_cache_lifetime": _EXISTS_CACHE_LIFETIME,
+            "max_requests_per_second": "float",
         }
         for op in (*OPERATIONS, *OPERATION_ALIASES):
             kinds[f"base_{op}"] = "bases"
@@ -328,10 +403,15 @@ class RemoteFileSystem(FileSystem):
         if use_cache:
             cache = RemoteCache(cache_options["cache_root"], cache_options["cache_max_size"],
                                 cache_options["cache_mtime_patience"])
+        lifetime = options.pop("exists_cache_lifetime", DEFAULTS["exists_cache_lifetime"])
+        exists_cache = None
+        if lifetime:
+            exists_cache = ExistenceCache(
+                os.path.join(cache_options["cache_root"], DATABASE_NAME), lifetime)
         base = options.pop("base", None)
         if not base:
             raise TargetError(f"file system '{name}' has no base")
-        return cls(base, name=name, cache=cache, **options)
+        return cls(base, name=name, cache=cache, exists_cache=exists_cache, **options)
 
 
 def _resolve_fs(fs: RemoteFileSystem | str) -> RemoteFileSystem:

@@ -32,6 +32,8 @@ import pytest
 
 from law_core.errors import TargetError
 from law_core.targets.cache import RemoteCache
+from law_core.targets.collection import SiblingFileCollection
+from law_core.targets.existence import ExistenceCache, bypass
 from law_core.targets.failover import bad_bases
 from law_core.targets.file import FileSystemTarget, is_temporary_name
 from law_core.targets.file_system import FileSystem
@@ -60,6 +62,18 @@ def _load_with_fresh_cache(factory: Any, live: str, cache_root: str, log: str, p
         with fs.target(path).localize("r") as local:
             with open(local.path, "rb") as f:
                 queue.put(f.read())
+    except BaseException as err:  # reported to the parent, which fails the test
+        queue.put(err)
+
+
+def _remove_through_own_cache(factory: Any, live: str, database: str, path: str,
+                              queue: Any) -> None:
+    """A worker process: removes ``path`` through its own file system on the shared
+    existence database."""
+    try:
+        fs = factory(live, exists_cache=ExistenceCache(database, 3600))
+        fs.remove(path)
+        queue.put(None)
     except BaseException as err:  # reported to the parent, which fails the test
         queue.put(err)
 
@@ -385,3 +399,95 @@ class RemoteFileSystemSuite(FileSystemSuite):
             with target.localize("r") as inner:
                 assert inner.path == outer.path
         assert posixpath.basename(outer.path).endswith("x.json")
+
+    # the existence cache
+
+    @staticmethod
+    def _existence(tmp_path: Path, lifetime: float = 3600.0) -> ExistenceCache:
+        return ExistenceCache(str(tmp_path / "existence.sqlite"), lifetime)
+
+    def _outputs(self, fs: RemoteFileSystem, n: int) -> SiblingFileCollection:
+        return SiblingFileCollection([fs.target(f"/outputs/out_{i}.json") for i in range(n)])
+
+    def test_exists_cache_answers_a_later_run_without_requests(
+            self, live: str, tmp_path: Path) -> None:
+        first = self.make_remote(live, exists_cache=self._existence(tmp_path))
+        for i in range(5):
+            first.target(f"/outputs/out_{i}.json").dump({"i": i})
+        assert self._outputs(first, 5).count() == (5, 5)
+        # a later run: another file system on the same database
+        later = self.make_remote(live, exists_cache=self._existence(tmp_path))
+        counter = counting(later)
+        assert self._outputs(later, 5).count() == (5, 5)
+        assert later.target("/outputs/out_3.json").exists()
+        assert sum(counter.calls.values()) == 0, dict(counter.calls)
+        # without the cache, the same question costs requests
+        bypass(True)
+        try:
+            assert self._outputs(later, 5).count() == (5, 5)
+        finally:
+            bypass(False)
+        assert counter.calls["listdir"] == 1, dict(counter.calls)
+
+    def test_exists_cache_never_remembers_absence(self, live: str, tmp_path: Path) -> None:
+        cached = self.make_remote(live, exists_cache=self._existence(tmp_path))
+        assert self._outputs(cached, 3).count() == (0, 3)
+        assert not cached.target("/outputs/out_0.json").exists()
+        # written elsewhere (a job on another machine): seen at once
+        self.make_remote(live).target("/outputs/out_0.json").dump({"i": 0})
+        assert self._outputs(cached, 3).count() == (1, 3)
+        assert cached.target("/outputs/out_0.json").exists()
+
+    def test_exists_cache_forgets_what_law_core_removes(self, live: str, tmp_path: Path) -> None:
+        reader = self.make_remote(live, exists_cache=self._existence(tmp_path))
+        for i in range(3):
+            reader.target(f"/outputs/out_{i}.json").dump({"i": i})
+        assert self._outputs(reader, 3).count() == (3, 3)
+        # removed by another process on the same database
+        remover = self.make_remote(live, exists_cache=self._existence(tmp_path))
+        remover.target("/outputs/out_1.json").remove()
+        assert self._outputs(reader, 3).count() == (2, 3)
+        assert not reader.target("/outputs/out_1.json").exists()
+        # a directory removed recursively
+        remover.target("/outputs", "d").remove()
+        assert self._outputs(reader, 3).count() == (0, 3)
+        assert not reader.target("/outputs/out_0.json").exists()
+
+    def test_exists_cache_forgets_a_removal_in_a_worker_process(
+            self, live: str, tmp_path: Path) -> None:
+        reader = self.make_remote(live, exists_cache=self._existence(tmp_path))
+        reader.target("/outputs/out_0.json").dump({"i": 0})
+        assert reader.target("/outputs/out_0.json").exists()
+        context = multiprocessing.get_context("fork" if self.storage_in_process else "spawn")
+        queue = context.Queue()
+        worker = context.Process(target=_remove_through_own_cache, args=(
+            self.remote_factory(), live, str(tmp_path / "existence.sqlite"),
+            "/outputs/out_0.json", queue))
+        worker.start()
+        result = queue.get(timeout=120)
+        worker.join(timeout=30)
+        assert result is None, result
+        assert reader.exists_cache is not None
+        assert not reader.exists_cache.exists(reader.cache_key, "/outputs/out_0.json")
+        if not self.storage_in_process:  # a stand-in's child removed its own copy only
+            assert not reader.target("/outputs/out_0.json").exists()
+
+    def test_exists_cache_lifetime_ends(self, live: str, tmp_path: Path) -> None:
+        fs = self.make_remote(live, exists_cache=self._existence(tmp_path, lifetime=0.2))
+        fs.target("/outputs/out_0.json").dump({"i": 0})
+        assert self._outputs(fs, 1).count() == (1, 1)
+        # removed behind law-core's back: trusted for the lifetime, asked again after it
+        self.make_remote(live).remove("/outputs/out_0.json")
+        time.sleep(0.3)
+        assert self._outputs(fs, 1).count() == (0, 1)
+        assert not fs.target("/outputs/out_0.json").exists()
+
+    def test_request_pacing(self, live: str) -> None:
+        fs = self.make_remote(live, max_requests_per_second=20)
+        counter = counting(fs)
+        start = time.monotonic()
+        for i in range(6):
+            fs.exists(f"/missing_{i}.json")
+        # six requests, evenly spaced 50 ms apart: at least 5 intervals
+        assert time.monotonic() - start >= 0.25
+        assert counter.calls["stat"] == 6
