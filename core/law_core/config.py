@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import configparser
 import difflib
+import functools
 import logging
 import os
 import re
@@ -38,7 +39,7 @@ CORE_OPTIONS: dict[str, dict[str, str]] = {
     "local_workflow": {"workers": "int"},
     "core": {"index_file": "path"},
     "job": {"bootstrap_file": "text", "bootstrap_command": "text", "forward_env": "text",
-            "python": "text", "submit_rate": "text"},
+            "python": "text", "submit_rate": "text", "walltime": "text"},
 }
 #: sections the core reads whose option names are the user's (modules, task families,
 #: sandbox settings per family): their options are not checked
@@ -97,7 +98,9 @@ def _write_path() -> Path:
     return Path(os.environ.get(CONFIG_ENV) or "law.cfg").expanduser()
 
 
+@functools.lru_cache(maxsize=1024)
 def _env_key(name: str) -> str:
+    # cached: every config read asks it (100k outputs, 100k reads of [target] store)
     return re.sub(r"[.\-]", "_", name).lower()
 
 
@@ -187,9 +190,23 @@ class Config:
         override = self._override(section, option)
         if override is not None:
             return override[0]
-        if self._parser.has_option(section, option):
-            return self._parser.get(section, option)
+        value = self._values.get((section, option), _MISSING)
+        if value is not _MISSING:
+            return value  # type: ignore[return-value]
         return self.defaults.get(section, {}).get(option)
+
+    @property
+    def _parser(self) -> configparser.ConfigParser:
+        return self._parsed
+
+    @_parser.setter
+    def _parser(self, parser: configparser.ConfigParser) -> None:
+        # reads go to a flat copy: configparser's own lookup is slow, and a large workflow
+        # reads [target] store once per branch output
+        self._parsed = parser
+        self._values: dict[tuple[str, str], str | None] = {
+            (section, option): parser.get(section, option)
+            for section in parser.sections() for option in parser.options(section)}
 
     def origin(self, section: str, option: str) -> str:
         """Where a value comes from: an environment variable, ``file:line``, or default."""

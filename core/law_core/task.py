@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import posixpath
 from collections.abc import Iterator
@@ -11,8 +12,11 @@ from typing import Any, ClassVar
 import luigi
 from luigi.task import task_id_str
 
+from law_core.config import get_config
+from law_core.targets.factory import target
 from law_core.targets.file import FileSystemTarget
 from law_core.targets.local import LocalDirectoryTarget, LocalFileTarget
+from law_core.targets.named import split_named
 
 
 class _Req:
@@ -209,18 +213,22 @@ class Task(luigi.Task):
         (``root://host//store/me``) or ``fs.NAME:/path`` on a file system configured in
         ``[fs.NAME]``, so outputs move to remote storage by configuration alone.
         """
-        from law_core.targets.factory import target
-        from law_core.targets.named import split_named
-
         store = self.output_store
         if store is None:
-            from law_core.config import get_config
-
             store = get_config().get("target", "store", default="data")
-        if "://" not in store and split_named(store) is None:
-            store = os.path.abspath(store)  # config values arrive expanded; code's never are
+        if "://" not in store and not (store.startswith("fs.") and split_named(store)):
+            store = _absolute(store, os.getcwd())
         location = posixpath.join(store, *self.store_parts(), *path)
+        if store[:1] == "/":  # the common case, once per branch output: no lookup
+            return LocalDirectoryTarget(location) if dir else LocalFileTarget(location)
         return target(location, type="d" if dir else "f")
+
+
+@functools.lru_cache(maxsize=64)
+def _absolute(store: str, cwd: str) -> str:
+    """A local store as an absolute path (config values arrive expanded, code's never
+    are); cached, since a workflow asks it once per branch output."""
+    return os.path.abspath(os.path.join(cwd, store))
 
 
 def output_targets(task: luigi.Task) -> list[Any]:

@@ -65,17 +65,27 @@ class TargetCollection(luigi.Target):
         existing: set[Any] = set()
         # (file system, directory) -> [(key, basename)]; file systems compare by identity
         by_directory: dict[tuple[Any, str], list[tuple[Any, str]]] = {}
+        # isinstance() on luigi's abstract target classes is slow: asked once per type
+        file_types: dict[type, bool] = {}
+
+        def is_file_target(t: Any) -> bool:
+            known = file_types.get(type(t))
+            if known is None:
+                known = file_types[type(t)] = isinstance(t, FileSystemTarget)
+            return known
+
         for key, value in self.targets.items():
-            leaves = (value,) if isinstance(value, FileSystemTarget) else leaf_targets(value)
-            if not leaves or not all(isinstance(t, FileSystemTarget) for t in leaves):
+            leaves = (value,) if is_file_target(value) else leaf_targets(value)
+            if not leaves or not all(map(is_file_target, leaves)):
                 if all(t.exists() for t in leaves):
                     existing.add(key)
                 continue
             for t in leaves:
                 directory, _, basename = t.path.rstrip("/").rpartition("/")
-                entries = by_directory.get((t.fs, directory or "/"))
+                group = (t.fs, directory or "/")
+                entries = by_directory.get(group)
                 if entries is None:
-                    entries = by_directory[(t.fs, directory or "/")] = []
+                    entries = by_directory[group] = []
                 entries.append((key, basename))
         missing_leaf: set[Any] = set()
         present_leaf: set[Any] = set()
