@@ -43,6 +43,8 @@ class _Req:
 _DEFAULTS: dict[type, dict[str, Any]] | None = None
 #: while a run lasts: the workflows whose branches ``req`` built, by class and values
 _WORKFLOWS: dict[Any, Any] | None = None
+#: while a run lasts: the parameters ``req`` takes, per (target class, source class)
+_TAKEN: dict[tuple[type, type], frozenset[str]] | None = None
 
 
 @contextlib.contextmanager
@@ -51,13 +53,13 @@ def fixed_parameter_defaults() -> Iterator[None]:
     change, so ``req`` looks each class's up once instead of once per task: luigi reads
     every unset parameter from its config for every instance, which dominated building the
     tasks of 100000 branches that each require a branch upstream."""
-    global _DEFAULTS, _WORKFLOWS
-    outer = _DEFAULTS, _WORKFLOWS
-    _DEFAULTS, _WORKFLOWS = {}, {}
+    global _DEFAULTS, _WORKFLOWS, _TAKEN
+    outer = _DEFAULTS, _WORKFLOWS, _TAKEN
+    _DEFAULTS, _WORKFLOWS, _TAKEN = {}, {}, {}
     try:
         yield
     finally:
-        _DEFAULTS, _WORKFLOWS = outer
+        _DEFAULTS, _WORKFLOWS, _TAKEN = outer
 
 
 def _class_defaults(cls: type[luigi.Task]) -> dict[str, Any]:
@@ -73,6 +75,22 @@ def _class_defaults(cls: type[luigi.Task]) -> dict[str, Any]:
     return defaults
 
 
+def _taken_params(cls: type[luigi.Task], source: luigi.Task) -> frozenset[str]:
+    """The parameters of ``cls`` that ``req`` takes from ``source`` (see :func:`req`);
+    once per pair of classes while a run lasts."""
+    key = (cls, type(source))
+    if _TAKEN is not None and key in _TAKEN:
+        return _TAKEN[key]
+    skip = set(getattr(source, "exclude_params_req", ())) | set(
+        getattr(source, "exclude_params_req_get", ())) | set(
+        getattr(cls, "exclude_params_req", ())) | set(
+        getattr(cls, "exclude_params_req_set", ()))
+    taken = frozenset(name for name, _ in cls.get_params() if name not in skip)
+    if _TAKEN is not None:
+        _TAKEN[key] = taken
+    return taken
+
+
 def req(cls: type[luigi.Task], source: luigi.Task, **overrides: Any) -> Any:
     """An instance of ``cls`` with the parameter values it shares with ``source``.
 
@@ -80,16 +98,8 @@ def req(cls: type[luigi.Task], source: luigi.Task, **overrides: Any) -> Any:
     in ``cls``'s ``exclude_params_req_set`` are not taken, ``exclude_params_req`` (either
     class) does both. ``overrides`` always apply.
     """
-    skip_get = set(getattr(source, "exclude_params_req", ())) | set(
-        getattr(source, "exclude_params_req_get", ()))
-    skip_set = set(getattr(cls, "exclude_params_req", ())) | set(
-        getattr(cls, "exclude_params_req_set", ()))
-    own = dict(cls.get_params())
-    values = {
-        name: value
-        for name, value in source.param_kwargs.items()
-        if name in own and name not in skip_get and name not in skip_set
-    }
+    taken = _taken_params(cls, source)
+    values = {name: value for name, value in source.param_kwargs.items() if name in taken}
     values.update(overrides)
     if _DEFAULTS is None:
         return cls(**values)
@@ -101,8 +111,7 @@ def req(cls: type[luigi.Task], source: luigi.Task, **overrides: Any) -> Any:
     # cheap copies sharing its branch map (luigi would build each, even from its cache)
     values["branch"] = -1
     try:
-        key = (cls, tuple(sorted(values.items())))
-        hash(key)
+        key = (cls, frozenset(values.items()))
     except TypeError:  # a value that cannot be hashed: luigi decides
         return cls(**values).req_branch(cls.branch.normalize(branch))
     workflows = _WORKFLOWS if _WORKFLOWS is not None else {}
@@ -190,19 +199,24 @@ class Task(luigi.Task):
         """The task's local directory: below the store when the store is local, else
         below ``[target] local_store`` (default ``data``); local outputs and remote jobs'
         files go here even when :meth:`target` puts outputs on remote storage."""
-        from law_core.config import get_config
+        return LocalDirectoryTarget(os.path.join(self._local_store(), *self.store_parts()))
 
+    def _local_store(self) -> str:
         store = self.output_store
         if store is None:
             store = get_config().get("target", "store", default="data")
         if "://" in store or store.startswith("fs."):
             store = get_config().get("target", "local_store", default="data")
-        return LocalDirectoryTarget(os.path.join(store, *self.store_parts()))
+        return _absolute(store, os.getcwd())
 
     def local_target(self, *path: str, dir: bool = False) -> LocalFileTarget | LocalDirectoryTarget:
         """A local target below :meth:`output_directory`: a file, or a directory when
         ``dir`` is true."""
-        full = os.path.join(self.output_directory().path, *path)
+        if type(self).output_directory is Task.output_directory:
+            # no directory target on the way: a workflow asks this once per branch output
+            full = os.path.join(self._local_store(), *self.store_parts(), *path)
+        else:
+            full = os.path.join(self.output_directory().path, *path)
         return LocalDirectoryTarget(full) if dir else LocalFileTarget(full)
 
     def target(self, *path: str, dir: bool = False) -> FileSystemTarget:
@@ -228,7 +242,7 @@ class Task(luigi.Task):
 def _absolute(store: str, cwd: str) -> str:
     """A local store as an absolute path (config values arrive expanded, code's never
     are); cached, since a workflow asks it once per branch output."""
-    return os.path.abspath(os.path.join(cwd, store))
+    return os.path.abspath(os.path.join(cwd, os.path.expanduser(store)))
 
 
 def output_targets(task: luigi.Task) -> list[Any]:

@@ -160,12 +160,12 @@ def _describe(task: Any) -> str:
 
 def _workflow_key(task: Any) -> Any:
     """What the branch tasks of one workflow share: class and every parameter but branch."""
-    values = tuple(sorted((name, value) for name, value in task.param_kwargs.items()
-                          if name != "branch"))
+    kwargs = dict(task.param_kwargs)
+    kwargs.pop("branch", None)
     try:
-        hash(values)
+        values = frozenset(kwargs.items())
     except TypeError:  # a parameter value that cannot be hashed: compare the strings
-        values = tuple(sorted((k, v) for k, v in task.to_str_params().items() if k != "branch"))
+        values = frozenset((k, v) for k, v in task.to_str_params().items() if k != "branch")
     return type(task), values
 
 
