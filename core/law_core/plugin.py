@@ -41,7 +41,7 @@ Storage
     storage, :class:`RemoteFileTarget` and :class:`RemoteDirectoryTarget`. URI helpers:
     :func:`scheme_of`, :func:`split_uri`, :func:`join_uri`, :func:`normalize_path`,
     :func:`redact` (secrets out of messages); bases: :func:`parse_bases`,
-    :data:`OPERATIONS`.
+    :data:`OPERATIONS`; :func:`file_system` is the file system of a ``[fs.NAME]`` section.
 
 Batch systems
     subclass :class:`RemoteJobManager` and implement ``submit(jobs)`` (a list of
@@ -104,6 +104,7 @@ if TYPE_CHECKING:  # for type checkers; at run time these are imported on first 
     from law_core.targets.file import DirectoryTarget, FileSystemTarget, FileTarget
     from law_core.targets.file_interface import DEFINITIVE_ERRNOS, FileInterface, is_definitive
     from law_core.targets.file_system import FileSystem, StatResult
+    from law_core.targets.named import file_system
     from law_core.targets.remote import RemoteDirectoryTarget, RemoteFileSystem, RemoteFileTarget
     from law_core.targets.uri import join_uri, normalize_path, redact, scheme_of, split_uri
     from law_core.workflow.remote import (
@@ -141,6 +142,8 @@ _LAZY = {
     "join_uri": "law_core.targets.uri", "normalize_path": "law_core.targets.uri",
     "redact": "law_core.targets.uri",
     "OPERATIONS": "law_core.targets.failover", "parse_bases": "law_core.targets.failover",
+    # the file system of a [fs.NAME] section, for bridges to other libraries (law-core-fsspec)
+    "file_system": "law_core.targets.named",
     # batch systems
     "RemoteJobManager": "law_core.workflow.remote", "JobSubmission": "law_core.workflow.remote",
     "JobState": "law_core.workflow.remote", "JOB_FILES": "law_core.workflow.remote",
@@ -170,7 +173,7 @@ __all__ = [
     "FileSystemRecord", "FileInterface", "DEFINITIVE_ERRNOS", "is_definitive", "StatResult",
     "FileSystem", "RemoteFileSystem", "FileSystemTarget", "FileTarget", "DirectoryTarget",
     "RemoteFileTarget", "RemoteDirectoryTarget", "scheme_of", "split_uri", "join_uri",
-    "normalize_path", "redact", "OPERATIONS", "parse_bases",
+    "normalize_path", "redact", "OPERATIONS", "parse_bases", "file_system",
     # batch systems
     "JobManagerRecord", "RemoteJobManager", "JobSubmission", "JobState", "PENDING", "RUNNING",
     "FINISHED", "FAILED", "JOB_FILES", "STATUS_DIR", "JobTransfer", "status_file_name",
