@@ -42,8 +42,13 @@ OFFICIAL_DISTRIBUTIONS: dict[tuple[str, str], str] = {
     **{("file system", s): "law-core-gfal"
        for s in ("root", "xroot", "davs", "dav", "https", "http", "gsiftp", "srm")},
     ("file system", "dropbox"): "law-core-dropbox",
+    **{("file system", s): "law-core-fsspec"
+       for s in ("memory", "s3", "s3a", "gs", "gcs", "az", "abfs", "adl", "oci", "oss", "sftp",
+                 "ssh", "smb", "hdfs", "webhdfs")},
     ("job manager", "slurm"): "law-core-slurm",
     ("job manager", "htcondor"): "law-core-htcondor",
+    ("job manager", "lsf"): "law-core-lsf",
+    ("job manager", "glite"): "law-core-glite",
     ("sandbox", "docker"): "law-core-docker",
     ("sandbox", "singularity"): "law-core-singularity",
     ("sandbox", "apptainer"): "law-core-singularity",
