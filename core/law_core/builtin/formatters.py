@@ -42,8 +42,9 @@ class JSONFormatter(Formatter):
 
     @classmethod
     def dump(cls, path: str, obj: Any, **kwargs: Any) -> None:
+        text = json.dumps(obj, **kwargs)  # encoded in one piece: json.dump writes each token
         with open(path, "w") as f:
-            json.dump(obj, f, **kwargs)
+            f.write(text)
 
 
 class PickleFormatter(Formatter):
