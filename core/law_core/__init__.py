@@ -18,7 +18,8 @@ _EXPORTS = {
     "ConfigError": "law_core.errors", "ParameterError": "law_core.errors",
     "TaskError": "law_core.errors", "TargetError": "law_core.errors",
     "FormatterError": "law_core.errors", "WorkflowError": "law_core.errors",
-    "JobSubmissionError": "law_core.errors",
+    "JobSubmissionError": "law_core.errors", "StorageUnreachableError": "law_core.errors",
+    "CredentialError": "law_core.errors",
     # tasks and workflows
     "Task": "law_core.task", "WrapperTask": "law_core.task", "ExternalTask": "law_core.task",
     "Workflow": "law_core.workflow.base", "LocalWorkflow": "law_core.workflow.base",

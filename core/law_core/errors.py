@@ -7,6 +7,8 @@ a traceback. Messages say what was wrong and what to do.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class LawCoreError(Exception):
     """Base class of every error raised by law-core and its plugins."""
@@ -49,6 +51,29 @@ class TaskError(LawCoreError):
 
 class TargetError(LawCoreError):
     """A target operation failed (missing file, unwritable directory, ...)."""
+
+
+class StorageUnreachableError(TargetError):
+    """The storage could not be asked: no base answered, or the credential its requests
+    present is missing or expired. What it holds is unknown, so an output there is never
+    taken for absent (law-core would run again, or submit again, work that exists): the
+    run stops with this error, and ``--print-status`` shows "unreachable: REASON".
+
+    ``reason`` is that one line (the message may add what to do)."""
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason or message
+
+
+class CredentialError(StorageUnreachableError):
+    """The credential a storage's requests present (an X.509 proxy, a token) is missing,
+    unreadable or expired; ``valid_until`` is when it ended (None when there is none)."""
+
+    def __init__(self, message: str, *, reason: str | None = None,
+                 valid_until: datetime | None = None) -> None:
+        super().__init__(message, reason=reason)
+        self.valid_until = valid_until
 
 
 class FormatterError(LawCoreError):

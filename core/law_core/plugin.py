@@ -22,10 +22,12 @@ Every plugin
 Errors (raise them with a message that says what was wrong and what to do)
     :class:`LawCoreError` is the base of all; :class:`PluginError` (a backend library is
     missing or unusable), :class:`ConfigError`, :class:`ParameterError`,
-    :class:`TaskError`, :class:`TargetError`, :class:`FormatterError`,
-    :class:`WorkflowError` and its :class:`JobSubmissionError` (the batch system refused a
-    submission) and :class:`BatchToolTimeout` (a batch tool did not answer in time, raised
-    by ``RemoteJobManager.run_tool``).
+    :class:`TaskError`, :class:`TargetError` and its :class:`StorageUnreachableError` (the
+    storage could not be asked) and :class:`CredentialError` (its credential is missing or
+    expired), :class:`FormatterError`, :class:`WorkflowError` and its
+    :class:`JobSubmissionError` (the batch system refused a submission) and
+    :class:`BatchToolTimeout` (a batch tool did not answer in time, raised by
+    ``RemoteJobManager.run_tool``).
 
 File formats
     subclass :class:`Formatter` (classmethods ``load(path)`` and ``dump(path, obj)`` on
@@ -36,9 +38,11 @@ Storage
     :class:`FileInterface` (single requests on full URIs, answering with
     :class:`StatResult`; :data:`DEFINITIVE_ERRNOS` and :func:`is_definitive` say which
     errors are the storage's answer and which mean "could not ask", the basis of
-    failover). Any other file system subclasses :class:`FileSystem`. Its targets are
-    :class:`FileSystemTarget`, :class:`FileTarget`, :class:`DirectoryTarget` and, on remote
-    storage, :class:`RemoteFileTarget` and :class:`RemoteDirectoryTarget`. URI helpers:
+    failover; ``credential(uri)`` names the :class:`Credential` its requests present, which
+    the core checks before each of them). Any other file system subclasses
+    :class:`FileSystem`. Its targets are :class:`FileSystemTarget`, :class:`FileTarget`,
+    :class:`DirectoryTarget` and, on remote storage, :class:`RemoteFileTarget` and
+    :class:`RemoteDirectoryTarget`. URI helpers:
     :func:`scheme_of`, :func:`split_uri`, :func:`join_uri`, :func:`normalize_path`,
     :func:`redact` (secrets out of messages); bases: :func:`parse_bases`,
     :data:`OPERATIONS`; :func:`file_system` is the file system of a ``[fs.NAME]`` section.
@@ -71,11 +75,13 @@ from typing import TYPE_CHECKING
 from law_core.errors import (
     BatchToolTimeout,
     ConfigError,
+    CredentialError,
     FormatterError,
     JobSubmissionError,
     LawCoreError,
     ParameterError,
     PluginError,
+    StorageUnreachableError,
     TargetError,
     TaskError,
     WorkflowError,
@@ -102,7 +108,12 @@ if TYPE_CHECKING:  # for type checkers; at run time these are imported on first 
     from law_core.settings import Settings, option
     from law_core.targets.failover import OPERATIONS, parse_bases
     from law_core.targets.file import DirectoryTarget, FileSystemTarget, FileTarget
-    from law_core.targets.file_interface import DEFINITIVE_ERRNOS, FileInterface, is_definitive
+    from law_core.targets.file_interface import (
+        DEFINITIVE_ERRNOS,
+        Credential,
+        FileInterface,
+        is_definitive,
+    )
     from law_core.targets.file_system import FileSystem, StatResult
     from law_core.targets.named import file_system
     from law_core.targets.remote import RemoteDirectoryTarget, RemoteFileSystem, RemoteFileTarget
@@ -132,6 +143,7 @@ _LAZY = {
     "FileInterface": "law_core.targets.file_interface",
     "DEFINITIVE_ERRNOS": "law_core.targets.file_interface",
     "is_definitive": "law_core.targets.file_interface",
+    "Credential": "law_core.targets.file_interface",
     "FileSystem": "law_core.targets.file_system", "StatResult": "law_core.targets.file_system",
     "RemoteFileSystem": "law_core.targets.remote",
     "RemoteFileTarget": "law_core.targets.remote",
@@ -167,10 +179,12 @@ __all__ = [
     # errors
     "LawCoreError", "PluginError", "ConfigError", "ParameterError", "TaskError", "TargetError",
     "FormatterError", "WorkflowError", "JobSubmissionError", "BatchToolTimeout",
+    "StorageUnreachableError", "CredentialError",
     # file formats
     "FormatterRecord", "Formatter",
     # storage
-    "FileSystemRecord", "FileInterface", "DEFINITIVE_ERRNOS", "is_definitive", "StatResult",
+    "FileSystemRecord", "FileInterface", "DEFINITIVE_ERRNOS", "is_definitive", "Credential",
+    "StatResult",
     "FileSystem", "RemoteFileSystem", "FileSystemTarget", "FileTarget", "DirectoryTarget",
     "RemoteFileTarget", "RemoteDirectoryTarget", "scheme_of", "split_uri", "join_uri",
     "normalize_path", "redact", "OPERATIONS", "parse_bases", "file_system",

@@ -3,19 +3,21 @@
 Each function takes the task and the option's value (``DEPTH[,...]``) and returns
 whether the task should be run afterwards (only ``--remove-output D,M,true`` does).
 Depth 0 is the task alone, -1 the whole tree. Collections are counted from one listing
-per directory, so the status of a 100000-branch workflow is quick.
+per directory, so the status of a 100000-branch workflow is quick. An output whose storage
+cannot be asked (no base answered, an expired proxy) is "unreachable: REASON", one it
+refuses to show "no access: REASON", never "absent".
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import luigi
 
-from law_core.errors import ParameterError
-from law_core.targets.collection import TargetCollection
+from law_core.errors import CredentialError, ParameterError, StorageUnreachableError
+from law_core.targets.collection import TargetCollection, leaf_targets
 from law_core.targets.file import DirectoryTarget, FileSystemTarget, FileTarget
 
 
@@ -43,8 +45,13 @@ def _parse(spec: str, option: str, defaults: tuple[Any, ...]) -> list[Any]:
     return values
 
 
-def walk(task: Any, max_depth: int) -> Iterator[tuple[Any, int, bool]]:
-    """(task, depth, seen before) for the task and its requirements, depth first."""
+def walk(task: Any, max_depth: int, unreachable: Callable[[Any, int, str], None] | None = None
+         ) -> Iterator[tuple[Any, int, bool]]:
+    """(task, depth, seen before) for the task and its requirements, depth first.
+
+    A workflow's requirements are those of its missing branches: where its outputs'
+    storage cannot be asked they are unknown, and ``unreachable(task, depth, reason)`` is
+    told so (without it, the error is raised)."""
     seen: set[str] = set()
     stack = [(task, 0)]
     while stack:
@@ -54,7 +61,13 @@ def walk(task: Any, max_depth: int) -> Iterator[tuple[Any, int, bool]]:
         yield current, depth, repeated
         if repeated or (max_depth >= 0 and depth >= max_depth):
             continue
-        deps = luigi.task.flatten(current.requires())
+        try:
+            deps = luigi.task.flatten(current.requires())
+        except StorageUnreachableError as err:
+            if unreachable is None:
+                raise
+            unreachable(current, depth, err.reason)
+            continue
         stack.extend((dep, depth + 1) for dep in reversed(deps))
 
 
@@ -83,7 +96,7 @@ class _Colors:
         self.on = sys.stdout.isatty()
 
     def __call__(self, text: str, color: str) -> str:
-        codes = {"green": 32, "red": 31, "cyan": 36, "grey": 90}
+        codes = {"green": 32, "red": 31, "yellow": 33, "cyan": 36, "grey": 90}
         return f"\033[{codes[color]}m{text}\033[0m" if self.on else text
 
 
@@ -102,32 +115,80 @@ def print_deps(task: Any, spec: str) -> bool:
     return False
 
 
+class _Unknown:
+    """Outputs whose state cannot be told during one ``--print-status``: their storage
+    could not be asked ("unreachable") or refused ("no access"). Never "absent", which would
+    say that running the task again is right. A file system that did not answer is
+    remembered: its other outputs are shown so at once, not after the retries of each."""
+
+    def __init__(self) -> None:
+        self._silent: dict[int, tuple[Any, str]] = {}
+
+    def ask(self, target: Any, question: Any) -> tuple[Any, tuple[str, str] | None]:
+        """``question()`` about ``target`` (a target or a collection), or why it has no
+        answer: ("unreachable" or "no access", the reason)."""
+        known = self._silent.keys() & _file_systems(target) if self._silent else set()
+        if known:
+            return None, ("unreachable", self._silent[known.pop()][1])
+        try:
+            return question(), None
+        except StorageUnreachableError as err:
+            file_systems = _file_systems(target)
+            # a credential answers at once; an unanswered request took the retries (and
+            # with several file systems, which one failed is not known)
+            if not isinstance(err, CredentialError) and len(file_systems) == 1:
+                key, fs = file_systems.popitem()
+                name = getattr(fs, "name", None) or repr(fs)
+                self._silent[key] = (fs, f"{name} did not answer, see above")
+            return None, ("unreachable", err.reason)
+        except PermissionError as err:  # e.g. a credential the storage no longer accepts
+            return None, ("no access", str(err))
+
+
+def _file_systems(target: Any) -> dict[int, Any]:
+    """The file systems of a target's or a collection's leaves, by identity."""
+    leaves = leaf_targets(target) if isinstance(target, TargetCollection) else [target]
+    return {id(fs): fs for fs in (getattr(t, "fs", None) for t in leaves) if fs is not None}
+
+
 def print_status(task: Any, spec: str) -> bool:
     max_depth, target_depth = _parse(spec, "--print-status", (0, 0))
     color = _Colors()
+    unknown = _Unknown()
+
+    def unknown_requirements(current: Any, depth: int, reason: str) -> None:
+        print(f"{'|   ' * depth}      requirements: {color('unreachable', 'yellow')}: {reason}")
+
     print(f"status of {task!r} to depth {max_depth}\n")
-    for current, depth, repeated in walk(task, max_depth):
+    for current, depth, repeated in walk(task, max_depth, unknown_requirements):
         print(_task_line(current, depth, repeated, color))
         if repeated:
             continue
         indent = "|   " * depth + "      "
         for target in _outputs(current):
             if isinstance(target, TargetCollection):
-                existing = target.existing_keys()
-                n, total = len(existing), len(target)
-                ok = n >= target.required_count()
-                word = color("existent", "green") if ok else color("absent", "red")
-                print(f"{indent}collection of {total} targets: {word} ({n}/{total})")
+                existing, why = unknown.ask(target, target.existing_keys)
+                total = len(target)
+                if why is not None:
+                    state = f"{color(why[0], 'yellow')}: {why[1]}"
+                else:
+                    n = len(existing)
+                    word = color("existent", "green") if n >= target.required_count() \
+                        else color("absent", "red")
+                    state = f"{word} ({n}/{total})"
+                print(f"{indent}collection of {total} targets: {state}")
                 if target_depth > 0:
                     for key, value in target.targets.items():
-                        mark = color("existent", "green") if key in existing else \
+                        mark = color(why[0], "yellow") if why is not None else \
+                            color("existent", "green") if key in existing else \
                             color("absent", "red")
                         for leaf in luigi.task.flatten(value):
                             print(f"{indent}    {key}: {_label(leaf)}: {mark}")
             else:
-                ok = target.exists()
-                word = color("existent", "green") if ok else color("absent", "red")
-                print(f"{indent}{_label(target)}: {word}")
+                ok, why = unknown.ask(target, target.exists)
+                state = f"{color(why[0], 'yellow')}: {why[1]}" if why is not None \
+                    else color("existent", "green") if ok else color("absent", "red")
+                print(f"{indent}{_label(target)}: {state}")
     return False
 
 

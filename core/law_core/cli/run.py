@@ -216,11 +216,16 @@ def _is_complete(task: Any) -> bool:
     """``task.complete()``, with an error from the user's code (an ``exists()`` of a
     custom target, a ``complete()`` override) as one line; law-core's tasks log its
     traceback (see ``Task.complete``)."""
-    from law_core.errors import LawCoreError, TaskError
+    from law_core.errors import LawCoreError, StorageUnreachableError, TaskError
     from law_core.run_log import current_run_log
 
     try:
         return bool(task.complete())
+    except StorageUnreachableError as err:
+        # never "incomplete": running it would redo work that may well exist
+        raise StorageUnreachableError(
+            f"cannot tell whether {task!r} is complete, so nothing was run: {err}",
+            reason=err.reason) from err
     except LawCoreError:
         raise
     except Exception as err:

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import TypeVar
 
-from law_core.errors import TargetError
+from law_core.errors import StorageUnreachableError, TargetError
 from law_core.targets.uri import normalize_base, redact
 
 logger = logging.getLogger(__name__)
@@ -129,8 +129,9 @@ class Failover:
 
     def call(self, op: str, func: Callable[[str], T], what: str) -> T:
         """``func(base)`` on the bases of ``op`` until one answers; definitive errors are
-        raised at once, and when no base answered after all retries a TargetError
-        naming ``what`` (a description like "stat of /x") is raised."""
+        raised at once, and when no base answered after all retries a
+        :class:`~law_core.errors.StorageUnreachableError` naming ``what`` (a description
+        like "stat of /x") is raised: what the storage holds is unknown, never absent."""
         errors: list[tuple[str, BaseException]] = []
         for attempt in range(self.retries + 1):
             if attempt:
@@ -154,11 +155,13 @@ class Failover:
                 return result
         tried = ", ".join(dict.fromkeys(redact(b) for b, _ in errors))
         last_base, last = errors[-1]
-        raise TargetError(
+        last_text = f"{type(last).__name__}: {redact(str(last))}"
+        raise StorageUnreachableError(
             f"{redact(what)} failed: no base answered in {self.retries + 1} attempt(s) "
-            f"(bases tried: {tried}); last error from {redact(last_base)}: "
-            f"{type(last).__name__}: {redact(str(last))}; check that the storage is "
-            "reachable and the bases are right, or raise retries/retry_delay"
+            f"(bases tried: {tried}); last error from {redact(last_base)}: {last_text}; "
+            "check that the storage is reachable and the bases are right, or raise "
+            "retries/retry_delay",
+            reason=f"no base answered ({tried}): {last_text}",
         ) from last
 
 

@@ -20,15 +20,26 @@ Errors that are not about the storage at all (a law-core error such as a missing
 library, ``ImportError``, ``TypeError``, ...) are raised at once too.
 
 An interface may refine this by overriding :meth:`FileInterface.is_transient`.
+
+Credentials are the other half: a storage that a request reaches with an expired X.509
+proxy answers oddly (a TLS alert, a reset connection, on some servers "no such file"), and
+"no such file" would make law-core run again work that exists. So an interface that
+presents a credential says which one, and until when, through
+:meth:`FileInterface.credential`; before every request the remote file system checks it
+(:meth:`FileInterface.check_credential`) and raises a
+:class:`~law_core.errors.CredentialError` (never asking the storage) once it has ended.
+The same answer lets workflows refuse to submit jobs that would outlive the credential.
 """
 
 from __future__ import annotations
 
 import errno
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, ClassVar
 
-from law_core.errors import LawCoreError
+from law_core.errors import CredentialError, LawCoreError
 from law_core.settings import OptionSpec, Settings
 from law_core.targets.file_system import StatResult
 
@@ -48,6 +59,33 @@ _DEFINITIVE_TYPES = (
 _NOT_ABOUT_THE_STORAGE = (
     LawCoreError, ImportError, TypeError, AttributeError, NameError, NotImplementedError,
 )
+
+
+def utc_text(when: datetime) -> str:
+    """``when`` as messages show it: ``2026-11-30 12:00 UTC``."""
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@dataclass(frozen=True)
+class Credential:
+    """What a storage request presents to say who asks, as far as law-core checks it.
+
+    ``name`` says which one in messages ("the X.509 proxy /tmp/x509up_u1000"),
+    ``valid_until`` is when it ends (timezone-aware), ``renew`` tells how to get a new one
+    ("renew it with voms-proxy-init")."""
+
+    name: str
+    valid_until: datetime
+    renew: str = "renew it"
+
+    def expired(self, now: datetime | None = None) -> bool:
+        return self.valid_until <= (now or datetime.now(timezone.utc))
+
+    def expired_error(self) -> CredentialError:
+        """The error of a request made with this credential after it ended."""
+        reason = f"{self.name} expired at {utc_text(self.valid_until)}"
+        return CredentialError(f"{reason}; {self.renew}", reason=reason,
+                               valid_until=self.valid_until)
 
 
 def is_definitive(err: BaseException) -> bool:
@@ -83,7 +121,8 @@ class FileInterface(ABC):
         ``OSError(errno.ENOTSUP, ...)`` when the two URIs cannot be copied directly (no
         third-party copy between them): the caller then streams through a local file.
 
-    ``exists(uri)`` has a default built on ``stat``.
+    ``exists(uri)`` has a default built on ``stat``. ``credential(uri)`` names the
+    credential requests present (default: none); the core checks it before each primitive.
 
     The backend's own options are declared once, as a
     :class:`~law_core.settings.Settings` dataclass named by ``settings_cls``: their
@@ -161,3 +200,21 @@ class FileInterface(ABC):
     def is_transient(self, err: BaseException) -> bool:
         """Whether ``err`` means "could not ask": try another base, retry later."""
         return not is_definitive(err)
+
+    def credential(self, uri: str) -> Credential | None:
+        """The credential that requests on ``uri`` present, or None when they present
+        none law-core can check (anonymous access, a scheme without credentials).
+
+        Raise :class:`~law_core.errors.CredentialError` when one is needed but missing or
+        unreadable; return an ended one as it is (the core raises then, naming its end).
+        Asked before every primitive, so keep it cheap: cache what you read from disk
+        (keyed by the file's mtime, say). Default: None."""
+        return None
+
+    def check_credential(self, uri: str) -> None:
+        """Raise :class:`~law_core.errors.CredentialError` when the credential of
+        requests on ``uri`` is missing or ended; :class:`RemoteFileSystem` calls this
+        before every request, so an interface need not."""
+        credential = self.credential(uri)
+        if credential is not None and credential.expired():
+            raise credential.expired_error()

@@ -175,8 +175,10 @@ class RemoteFileSystem(FileSystem):
 
     def _call(self, op: str, path: str, func: Any) -> Any:
         def attempt(base: str) -> Any:
+            uri = join_uri(base, path)
+            self.file_interface.check_credential(uri)
             self.pacer.wait()
-            return func(join_uri(base, path))
+            return func(uri)
 
         return self.failover.call(op, attempt, f"{op} of {path} on {self.name}")
 
@@ -262,6 +264,7 @@ class RemoteFileSystem(FileSystem):
         self._forget(src)
 
         def attempt(base: str) -> None:
+            self.file_interface.check_credential(join_uri(base, src))
             self.pacer.wait()
             self.file_interface.rename(join_uri(base, src), join_uri(base, dst))
 
@@ -328,6 +331,7 @@ class RemoteFileSystem(FileSystem):
             return False
         # the destination's bases fail over; the source is read from its best base
         src_uri = join_uri(self.failover.preferred("filecopy"), src)
+        self.file_interface.check_credential(src_uri)
         try:
             dst_fs._call("filecopy", dst,
                          lambda dst_uri: self.file_interface.copy(src_uri, dst_uri))

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from law_core.targets.file_interface import FileInterface, is_definitive
+from law_core.targets.file_interface import Credential, FileInterface, is_definitive
 from law_core.targets.file_system import StatResult
 from law_core.targets.uri import join_uri, normalize_base
 
@@ -73,6 +73,9 @@ class CountingFileInterface(FileInterface):
 
     def is_transient(self, err: BaseException) -> bool:
         return self.inner.is_transient(err)
+
+    def credential(self, uri: str) -> Credential | None:
+        return self.inner.credential(uri)
 
     def stat(self, uri: str) -> StatResult:
         self.record("stat", uri)

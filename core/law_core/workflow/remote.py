@@ -46,6 +46,7 @@ from law_core.events import JobEvent, emit_job_event
 from law_core.settings import Settings
 from law_core.targets.collection import target_uris
 from law_core.task import output_targets
+from law_core.workflow.credentials import check_output_credentials
 from law_core.workflow.job_manager import JobManager
 from law_core.workflow.job_worker import write_json_atomic, write_text_atomic
 from law_core.workflow.lock import JobDirectoryLock
@@ -613,6 +614,8 @@ class RemoteJobManager(JobManager):
             due = due[:allowed]
         if wf.shuffle_jobs:
             random.shuffle(due)
+        # a credential of the outputs' storage that ends before the jobs would: none submitted
+        check_output_credentials(self, [b for job in due for b in job.branches])
         job_dir = self.job_directory()
         for job in due:
             job.attempt += 1
