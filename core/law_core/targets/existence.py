@@ -107,7 +107,7 @@ class ExistenceCache:
                 db.execute("BEGIN IMMEDIATE")
                 try:
                     for sql, args in statements:
-                        if args and isinstance(args, list):
+                        if isinstance(args, list):
                             db.executemany(sql, args)
                         else:
                             db.execute(sql, args)

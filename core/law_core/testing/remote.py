@@ -429,8 +429,12 @@ class RemoteFileSystemSuite(FileSystemSuite):
             bypass(False)
         assert counter.calls["listdir"] == 1, dict(counter.calls)
 
-    def test_exists_cache_never_remembers_absence(self, live: str, tmp_path: Path) -> None:
+    def test_exists_cache_never_remembers_absence(self, live: str, tmp_path: Path,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
         cached = self.make_remote(live, exists_cache=self._existence(tmp_path))
+        cached.mkdir("/outputs")
+        assert cached.listdir("/outputs") == []  # an empty listing is remembered too
+        assert "not updated" not in caplog.text, caplog.text
         assert self._outputs(cached, 3).count() == (0, 3)
         assert not cached.target("/outputs/out_0.json").exists()
         # written elsewhere (a job on another machine): seen at once
