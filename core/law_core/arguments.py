@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from typing import Any
 
 from law_core.errors import LawCoreError, ParameterError
@@ -180,13 +181,14 @@ def _arguments(task: Any, skip: set[str]) -> list[str]:
         value = task.param_kwargs[name]
         if value is None and param.task_value(family, name) is None:
             continue  # the other side gets the same None as its default
-        text = _exact_text(param, value, f"{flag_of(name)} of {task!r}")
+        text = _exact_text(param, value, lambda name=name: f"{flag_of(name)} of {task!r}")
         args.append(f"{flag_of(name)}={text}")
     return args
 
 
-def _exact_text(param: Any, value: Any, where: str) -> str:
-    """``param.serialize(value)``, checked to parse back to ``value``."""
+def _exact_text(param: Any, value: Any, where: Callable[[], str]) -> str:
+    """``param.serialize(value)``, checked to parse back to ``value``; ``where`` names the
+    value in errors (made only then: a task's repr is not cheap)."""
     from law_core.parameters import TaskInstanceParameter
 
     if isinstance(param, TaskInstanceParameter) and value is not None:
@@ -195,11 +197,11 @@ def _exact_text(param: Any, value: Any, where: str) -> str:
         text = param.serialize(value)
         back = param.normalize(param.parse(text))
     except Exception as err:
-        raise ParameterError(f"the value {value!r} of {where} cannot be passed to another "
+        raise ParameterError(f"the value {value!r} of {where()} cannot be passed to another "
                              f"process: {type(err).__name__}: {err}") from None
     if back != value and back == back:  # (NaN is the one value unequal to itself)
         raise ParameterError(
-            f"the value {value!r} of {where} does not survive the way to another process: "
+            f"the value {value!r} of {where()} does not survive the way to another process: "
             f"it is written as {text!r}, which reads back as {back!r}; give the parameter "
             "a type whose serialize() and parse() are inverses")
     return text

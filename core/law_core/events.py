@@ -20,6 +20,9 @@ class TaskEvent:
     task_family: str
     error: str | None = None
     time: float = field(default_factory=time.time)
+    #: the task itself, for hooks that record more than ids (provenance); not compared
+    #: and not shown, and None where an emitter has no task object
+    task: Any = field(default=None, compare=False, repr=False)
 
 
 TASK_EVENT_KINDS = ("start", "success", "failure")

@@ -98,14 +98,20 @@ from law_core.records import (
 )
 
 if TYPE_CHECKING:  # for type checkers; at run time these are imported on first use
+    # tasks and their targets, for plugins that look at them (law-core-provenance)
+    from law_core.arguments import apply_task_sections, build_task, task_arguments
     from law_core.config import get_config
     from law_core.environment import forwarded_variables
+    from law_core.events import JobEvent, TaskEvent
     from law_core.formatter import Formatter
+    from law_core.index import find_task_class
     from law_core.parameters import BytesParameter, DurationParameter, OptionalBoolParameter
     from law_core.sandbox.base import Mount, Sandbox, parse_mounts
     from law_core.sandbox.container import config_file_mount, merge_mounts, wrap_command
     from law_core.sandbox.interrupt import Interrupted, interruptible
     from law_core.settings import Settings, option
+    from law_core.targets.collection import TargetCollection, leaf_targets
+    from law_core.targets.factory import target
     from law_core.targets.failover import OPERATIONS, parse_bases
     from law_core.targets.file import DirectoryTarget, FileSystemTarget, FileTarget
     from law_core.targets.file_interface import (
@@ -118,6 +124,8 @@ if TYPE_CHECKING:  # for type checkers; at run time these are imported on first 
     from law_core.targets.named import file_system
     from law_core.targets.remote import RemoteDirectoryTarget, RemoteFileSystem, RemoteFileTarget
     from law_core.targets.uri import join_uri, normalize_path, redact, scheme_of, split_uri
+    from law_core.task import Task, fixed_parameter_defaults, output_targets
+    from law_core.workflow.base import Workflow
     from law_core.workflow.remote import (
         JOB_FILES,
         STATUS_DIR,
@@ -170,6 +178,17 @@ _LAZY = {
     "config_file_mount": "law_core.sandbox.container",
     "merge_mounts": "law_core.sandbox.container",
     "interruptible": "law_core.sandbox.interrupt", "Interrupted": "law_core.sandbox.interrupt",
+    # tasks and their targets, for plugins that look at them (law-core-provenance): a target
+    # for a path or URI, the leaf targets of a structure of targets, and the arguments that
+    # rebuild a task in another process
+    "target": "law_core.targets.factory", "leaf_targets": "law_core.targets.collection",
+    "task_arguments": "law_core.arguments",
+    # reports and dashboards (law-core-report): build a task as law-core run does, walk it
+    "find_task_class": "law_core.index", "build_task": "law_core.arguments",
+    "apply_task_sections": "law_core.arguments", "Task": "law_core.task",
+    "output_targets": "law_core.task", "fixed_parameter_defaults": "law_core.task",
+    "Workflow": "law_core.workflow.base", "TargetCollection": "law_core.targets.collection",
+    "TaskEvent": "law_core.events", "JobEvent": "law_core.events",
 }
 
 __all__ = [
@@ -194,6 +213,11 @@ __all__ = [
     # software environments
     "SandboxRecord", "Sandbox", "Mount", "parse_mounts", "wrap_command", "config_file_mount",
     "merge_mounts", "interruptible", "Interrupted",
+    # tasks and their targets (law-core-provenance)
+    "target", "leaf_targets", "task_arguments",
+    # reports and dashboards (law-core-report)
+    "find_task_class", "build_task", "apply_task_sections", "Task", "output_targets",
+    "fixed_parameter_defaults", "Workflow", "TargetCollection", "TaskEvent", "JobEvent",
 ]
 
 

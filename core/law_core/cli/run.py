@@ -270,7 +270,7 @@ def _watch_failures() -> None:
     def on_failure(task: Any, exception: BaseException) -> None:
         record(task, exception)
         emit_task_event(TaskEvent("failure", task.task_id, task.get_task_family(),
-                                  str(exception)))
+                                  str(exception), task=task))
 
     @luigi.Task.event_handler(luigi.Event.BROKEN_TASK)
     def on_broken(task: Any, exception: BaseException) -> None:
@@ -287,11 +287,12 @@ def _watch_failures() -> None:
             die_with_parent(main_pid)
         if not (isinstance(task, Workflow) and task.is_workflow()):
             remove_stale_temporaries(task)  # what a killed earlier run left
-        emit_task_event(TaskEvent("start", task.task_id, task.get_task_family()))
+        emit_task_event(TaskEvent("start", task.task_id, task.get_task_family(), task=task))
 
     @luigi.Task.event_handler(luigi.Event.SUCCESS)
     def on_success(task: Any) -> None:
-        emit_task_event(TaskEvent("success", task.task_id, task.get_task_family()))
+        emit_task_event(TaskEvent("success", task.task_id, task.get_task_family(),
+                                  task=task))
 
     _WATCHING = True
 

@@ -46,7 +46,7 @@ def run_branch(task: Any, workflow: Any = None) -> str | None:
 
     events = task_events_wanted()
     if events:
-        emit_task_event(TaskEvent("start", task.task_id, task.get_task_family()))
+        emit_task_event(TaskEvent("start", task.task_id, task.get_task_family(), task=task))
     for name in CALLBACKS:
         if getattr(task, name, None) is None:
             task.__dict__[name] = _callback(task, name, getattr(workflow, name, None))
@@ -61,10 +61,11 @@ def run_branch(task: Any, workflow: Any = None) -> str | None:
     except Exception as err:
         text = traceback.format_exc()
         if events:
-            emit_task_event(TaskEvent("failure", task.task_id, task.get_task_family(), str(err)))
+            emit_task_event(TaskEvent("failure", task.task_id, task.get_task_family(), str(err),
+                                      task=task))
         return text
     if events:
-        emit_task_event(TaskEvent("success", task.task_id, task.get_task_family()))
+        emit_task_event(TaskEvent("success", task.task_id, task.get_task_family(), task=task))
     return None
 
 
