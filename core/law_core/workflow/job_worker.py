@@ -119,6 +119,10 @@ def outputs_elsewhere(workflow: Any, branches: list[int], expected: dict[str, li
     return None
 
 
+#: set for the ``law-core run`` a job starts: JSON with its job directory, number and attempt
+JOB_ENV = "LAW_CORE_JOB"
+
+
 def run_job(task_spec: dict[str, Any], branches: list[int],
             expected: dict[str, list[str]] | None = None) -> dict[str, Any]:
     """Run the branches of one job; the status to record: exit code, phase, the code of
@@ -203,6 +207,9 @@ def main(job_dir: str, job_num: int, attempt: int) -> int:
         expected = json.loads((directory / "outputs.json").read_text())
     except FileNotFoundError:
         expected = {}
+    # who runs the branches: for plugins inside the job's law-core run (provenance)
+    os.environ[JOB_ENV] = json.dumps({"job_dir": str(directory), "job_num": job_num,
+                                      "attempt": attempt})
     status = run_job(task_spec, branches, expected)
     if status["exit_code"] == 0 and task_spec.get("stage_out"):
         try:

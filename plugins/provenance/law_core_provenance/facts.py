@@ -235,7 +235,7 @@ def job() -> dict[str, Any] | None:
     by their variables, HTCondor by the job ad it names) and, inside a law-core job, the
     workflow's job number and attempt. None outside any job."""
     info: dict[str, Any] = {}
-    if os.environ.get(LAW_CORE_JOB_HOME):
+    if os.environ.get("LAW_CORE_JOB") or os.environ.get(LAW_CORE_JOB_HOME):
         info.update(_law_core_job())
     for system, variable in BATCH_JOB_VARIABLES:  # the batch system's own word wins
         if os.environ.get(variable):
@@ -266,22 +266,16 @@ def _condor_job_id() -> str | None:
 
 
 def _law_core_job() -> dict[str, Any]:
-    """The law-core job around this process: its worker (``python -m
-    law_core.workflow.job_worker JOB_DIR NUM ATTEMPT``) is the parent of the ``law-core
-    run`` that runs the branches. Its job directory's bookkeeping names the manager and,
-    once the submitting side recorded it, the batch system's job id (Linux only)."""
+    """The law-core job around this process, from what its worker sets for the ``law-core
+    run`` that runs the branches (``LAW_CORE_JOB``: job directory, number and attempt). The
+    job directory's bookkeeping names the manager and, once the submitting side recorded
+    it, the batch system's job id."""
     try:
-        argv = Path(f"/proc/{os.getppid()}/cmdline").read_bytes().split(b"\0")
-    except OSError:
+        job = json.loads(os.environ.get("LAW_CORE_JOB", ""))
+        job_dir, num, attempt = job["job_dir"], str(job["job_num"]), int(job["attempt"])
+    except (ValueError, KeyError, TypeError):
         return {"law_core_job": True}
-    args = [a.decode(errors="replace") for a in argv if a]
-    if "law_core.workflow.job_worker" not in args:
-        return {"law_core_job": True}
-    rest = args[args.index("law_core.workflow.job_worker") + 1:]
-    if len(rest) < 3:
-        return {"law_core_job": True}
-    job_dir, num, attempt = rest[:3]
-    info: dict[str, Any] = {"job_dir": job_dir, "job_num": int(num), "attempt": int(attempt)}
+    info: dict[str, Any] = {"job_dir": job_dir, "job_num": int(num), "attempt": attempt}
     try:
         submission = json.loads(Path(job_dir, "submission.json").read_text())
         info["manager"] = submission.get("manager")
