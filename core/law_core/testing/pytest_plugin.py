@@ -10,12 +10,21 @@ as in CI:
   (``root://127.0.0.1:PORT//``);
 - ``law_core_webdav_server``: XRootD with its HTTP plugin (XrdHttp) on loopback as a
   WebDAV server, as its root URL (``davs://127.0.0.1:PORT/``, ``.server`` is the
-  :class:`~law_core.testing.services.WebDAVServer`); its host certificate comes from a test
-  CA that ``X509_CERT_DIR`` points at while the session lasts (davix reads it when a gfal2
-  context is created: make the context after the fixture);
+  :class:`~law_core.testing.services.WebDAVServer`);
+- ``law_core_apache_dav_server``: Apache httpd with mod_dav_fs on loopback, as its root URL
+  (``davs://127.0.0.1:PORT/``);
+- ``law_core_gridftp_server``: globus-gridftp-server with GSI on loopback, as the URL of its
+  data directory (``gsiftp://127.0.0.1:PORT/<absolute path>/``); ``X509_USER_PROXY`` points
+  at a proxy of the test user while the session lasts;
+- ``law_core_ftp_server``: the same server for anonymous ``ftp://``, no certificates;
 - ``law_core_docker_image``: a Docker daemon (the running one, else ``dockerd`` started
   for the session) with a Debian image built locally (debootstrap + docker import; nothing
   is pulled), as its tag.
+
+The TLS servers share one test CA, which ``X509_CERT_DIR`` points at while the session
+lasts (davix and Globus read it when a gfal2 context is created: make the context after the
+fixture). ``.server`` of each URL is the server (``law_core.testing.services``), to stop
+and restart it.
 
 Each is skipped, with the reason, only where the service's binaries are not installed
 (looked up on ``LAW_CORE_SERVICE_PATH``, default ``PATH`` and the system directories);
@@ -34,6 +43,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -50,6 +60,38 @@ def _require(binaries: tuple[str, ...], service: str, packages: str) -> None:
         if os.environ.get("LAW_CORE_REQUIRE_SERVICES") == "1":
             pytest.fail(reason)
         pytest.skip(reason)
+
+
+def _set_environ(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
+@contextmanager
+def _environ(**values: str) -> Iterator[None]:
+    """``os.environ`` with ``values`` set, as it was afterwards."""
+    old = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in old.items():
+            _set_environ(name, value)
+
+
+@contextmanager
+def _public_tmp(prefix: str) -> Iterator[str]:
+    """A temporary directory that nobody (the servers' user under root) may enter."""
+    import tempfile
+
+    root = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(root, 0o755)
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture
@@ -122,43 +164,67 @@ def law_core_slurm_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator
 @pytest.fixture(scope="session")
 def law_core_xrootd_server() -> Iterator[str]:
     _require(("xrootd",), "an XRootD server", "xrootd-server")
-    import tempfile
-
     from law_core.testing.services import xrootd_server
 
-    # as root the server runs as nobody, who must be able to enter its directory
-    root = tempfile.mkdtemp(prefix="law-core-xrootd-")
-    os.chmod(root, 0o755)
-    try:
-        with xrootd_server(root) as url:
-            yield url
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+    with _public_tmp("law-core-xrootd-") as root, xrootd_server(root) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
-def law_core_webdav_server() -> Iterator[str]:
+def _law_core_test_pki() -> Iterator[str]:
+    """One test CA for every TLS server of the session, trusted through
+    ``X509_CERT_DIR`` while the session lasts (davix and Globus read it when a gfal2
+    context is created: make the context after the fixture)."""
+    from law_core.testing.services import make_test_pki
+
+    with _public_tmp("law-core-pki-") as root:
+        pki = os.path.join(root, "pki")
+        with _environ(X509_CERT_DIR=str(make_test_pki(pki))):
+            yield pki
+
+
+@pytest.fixture(scope="session")
+def law_core_webdav_server(request: pytest.FixtureRequest) -> Iterator[str]:
     _require(("xrootd", "openssl"), "a WebDAV server (XRootD's XrdHttp)",
              "xrootd-server xrootd-server-plugins openssl")
-    import tempfile
-
     from law_core.testing.services import webdav_server
 
-    # as root the server runs as nobody, who must be able to enter its directory
-    root = tempfile.mkdtemp(prefix="law-core-webdav-")
-    os.chmod(root, 0o755)
-    old = os.environ.get("X509_CERT_DIR")
-    try:
-        with webdav_server(root) as url:
-            # davix trusts the test CA through this (gfal2's [X509] CA_PATH is not used)
-            os.environ["X509_CERT_DIR"] = str(url.server.cert_dir)  # type: ignore[attr-defined]
+    pki = request.getfixturevalue("_law_core_test_pki")
+    with _public_tmp("law-core-webdav-") as root, webdav_server(root, pki=pki) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def law_core_apache_dav_server(request: pytest.FixtureRequest) -> Iterator[str]:
+    _require(("apache2", "openssl"), "a WebDAV server (Apache mod_dav)", "apache2-bin openssl")
+    from law_core.testing.services import apache_dav_server
+
+    pki = request.getfixturevalue("_law_core_test_pki")
+    with _public_tmp("law-core-apache-") as root, apache_dav_server(root, pki=pki) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def law_core_gridftp_server(request: pytest.FixtureRequest) -> Iterator[str]:
+    _require(("globus-gridftp-server", "grid-proxy-init", "openssl"), "a GridFTP server (GSI)",
+             "globus-gridftp-server-progs globus-proxy-utils openssl")
+    from law_core.testing.services import gridftp_server
+
+    pki = request.getfixturevalue("_law_core_test_pki")
+    with _public_tmp("law-core-gridftp-") as root, gridftp_server(root, pki=pki) as url:
+        # the test user's proxy, which the server's grid-mapfile knows
+        with _environ(X509_USER_PROXY=str(url.server.proxy)):  # type: ignore[attr-defined]
             yield url
-    finally:
-        if old is None:
-            os.environ.pop("X509_CERT_DIR", None)
-        else:
-            os.environ["X509_CERT_DIR"] = old
-        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def law_core_ftp_server() -> Iterator[str]:
+    _require(("globus-gridftp-server",), "an anonymous FTP server (GridFTP)",
+             "globus-gridftp-server-progs")
+    from law_core.testing.services import gridftp_server
+
+    with _public_tmp("law-core-ftp-") as root, gridftp_server(root, anonymous=True) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

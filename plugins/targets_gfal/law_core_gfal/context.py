@@ -59,6 +59,16 @@ def _apply_xrootd_environment() -> None:
         os.environ[variable] = str(value)
 
 
+def _apply_context_options(context: Any) -> None:
+    """The ``[gfal]`` options that are gfal2 context options."""
+    from law_core.plugin import get_config
+    from law_core_gfal.plugin import CONFIG_DEFAULTS
+
+    token = get_config().get_bool("gfal", "http_bearer_token",
+                                  default=CONFIG_DEFAULTS["http_bearer_token"] == "true")
+    context.set_opt_boolean("HTTP PLUGIN", "RETRIEVE_BEARER_TOKEN", token)
+
+
 def backend_debug() -> bool:
     """Whether the backends' own logging should show: law-core logs at DEBUG
     (``law-core run --log-level DEBUG``), or the user set the ``gfal2`` logger to DEBUG."""
@@ -112,6 +122,7 @@ def get_context() -> Any:
             _set_backend_verbosity(gfal2)
             with signals_kept():
                 _context = gfal2.creat_context()
+            _apply_context_options(_context)
             _context_pid = pid
     return _context
 

@@ -10,11 +10,21 @@ from __future__ import annotations
 
 import errno
 import os
+import posixpath
+import re
 import stat as stat_module
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from law_core.plugin import DEFINITIVE_ERRNOS, FileInterface, StatResult, redact, scheme_of
+from law_core.plugin import (
+    DEFINITIVE_ERRNOS,
+    Credential,
+    FileInterface,
+    StatResult,
+    is_definitive,
+    redact,
+    scheme_of,
+)
 from law_core_gfal import transfer
 from law_core_gfal.context import get_context, gfal2_module, signals_kept
 from law_core_gfal.plugin import SCHEMES
@@ -41,6 +51,18 @@ _ANSWERS_BY_TEXT = {os.strerror(code): code for code in (
 )}
 
 
+#: GridFTP servers put the errno of the failed system call into their reply, under a
+#: code of their own (gfal2 reports ECOMM): "451-GridFTP-Errno: 39"
+_GRIDFTP_ERRNO = re.compile(r"GridFTP-Errno: (\d+)")
+
+
+#: after a failed GridFTP request, gfal2 sometimes hands the next one to a Globus client
+#: handle that is not idle yet ("GLOBUS_FTP_CLIENT_IDLE not allowed here", as ECOMM): the
+#: request was not sent, and asking again gets the server's answer
+_BUSY = "not allowed here"
+_BUSY_ATTEMPTS = 4
+
+
 #: the longest name (one path component) that common storage file systems take
 NAME_MAX = 255
 
@@ -57,9 +79,15 @@ def _error(err: Any, uri: str, what: str, *others: str) -> OSError:
     text = str(err).strip()
     code = getattr(err, "code", 0) or errno.EIO
     if code not in DEFINITIVE_ERRNOS:
+        match = _GRIDFTP_ERRNO.search(text)
+        if match and int(match.group(1)) in DEFINITIVE_ERRNOS:
+            code = int(match.group(1))
+    if code not in DEFINITIVE_ERRNOS:
         code = next((c for t, c in _ANSWERS_BY_TEXT.items() if t in text), code)
-    if code not in DEFINITIVE_ERRNOS and any(_name_too_long(u) for u in (uri, *others)):
-        # XrdHttp answers a name its disk refuses as too long with "HTTP 500"
+    if ((code not in DEFINITIVE_ERRNOS or code in (errno.EPERM, errno.EACCES))
+            and any(_name_too_long(u) for u in (uri, *others))):
+        # a name the server's disk refuses as too long: XrdHttp answers "HTTP 500",
+        # Apache "HTTP 403"
         code = errno.ENAMETOOLONG
         text = f"{os.strerror(code)} ({text})"
     return OSError(code, f"{what} failed: {redact(text)}", redact(uri))
@@ -78,6 +106,8 @@ class GFALFileInterface(FileInterface):
         "gfal_transfer_overwrite": "bool",
         "gfal_transfer_create_parent": "bool",
         "gfal_transfer_strict_copy": "bool",
+        # when the X.509 proxy is checked: auto, required or no (law_core_gfal.credentials)
+        "x509_proxy": "str",
     }
 
     def __init__(self, **options: Any):
@@ -86,11 +116,14 @@ class GFALFileInterface(FileInterface):
 
     def _run(self, what: str, uri: str, func: Any, *args: Any) -> Any:
         gfal2 = gfal2_module()
-        try:
-            with signals_kept():
-                return func(*args)
-        except gfal2.GError as err:
-            raise _error(err, uri, what, *(a for a in args if isinstance(a, str))) from None
+        for attempt in range(_BUSY_ATTEMPTS):
+            try:
+                with signals_kept():
+                    return func(*args)
+            except gfal2.GError as err:
+                if _BUSY in str(err) and attempt + 1 < _BUSY_ATTEMPTS:
+                    continue  # the request never reached the server: ask again at once
+                raise _error(err, uri, what, *(a for a in args if isinstance(a, str))) from None
 
     # metadata
 
@@ -100,7 +133,11 @@ class GFALFileInterface(FileInterface):
                           is_dir=stat_module.S_ISDIR(st.st_mode))
 
     def listdir(self, uri: str) -> list[str]:
-        names = self._run("listdir", uri, get_context().listdir, uri)
+        try:
+            names = self._run("listdir", uri, get_context().listdir, uri)
+        except IsADirectoryError as err:  # GridFTP's errno for listing a file
+            raise NotADirectoryError(errno.ENOTDIR, err.strerror, err.filename) from None
+        # GridFTP lists "." and ".." too
         return [n for n in names if n not in (".", "..")]
 
     def mkdir(self, uri: str) -> None:
@@ -113,7 +150,22 @@ class GFALFileInterface(FileInterface):
         self._run("remove", uri, get_context().unlink, uri)
 
     def rmdir(self, uri: str) -> None:
-        self._run("rmdir", uri, get_context().rmdir, uri)
+        try:
+            self._run("rmdir", uri, get_context().rmdir, uri)
+        except FileExistsError as err:
+            # WebDAV servers refuse to DELETE a full collection with "409 Conflict"
+            raise OSError(errno.ENOTEMPTY, err.strerror, err.filename) from None
+        except OSError as err:
+            # XrdHttp says "HTTP 500" for a full directory: an answer when it has entries
+            if is_definitive(err) or not self._has_entries(uri):
+                raise
+            raise OSError(errno.ENOTEMPTY, err.strerror, err.filename) from None
+
+    def _has_entries(self, uri: str) -> bool:
+        try:
+            return bool(self.listdir(uri))
+        except Exception:
+            return False
 
     def rename(self, src_uri: str, dst_uri: str) -> None:
         ctx = get_context()
@@ -157,8 +209,31 @@ class GFALFileInterface(FileInterface):
             self._run("copy to " + redact(dst_uri), src_uri, get_context().filecopy,
                       self.transfer_parameters(), src_uri, dst_uri)
         except OSError as err:
-            if remote_to_remote and err.errno in (errno.ENOTSUP, errno.EPROTONOSUPPORT):
-                # no third-party copy between these two: the core streams through here
+            if remote_to_remote and (err.errno in (errno.ENOTSUP, errno.EPROTONOSUPPORT) or (
+                    err.errno == errno.ENOENT and self._exists_quietly(src_uri))):
+                # no third-party copy between these two (Apache's mod_dav answers gfal2's
+                # COPY with 404, for a source that is there): the core streams through here
                 raise OSError(errno.ENOTSUP, f"no third-party copy: {err.strerror}",
                               err.filename) from None
+            if (err.errno == errno.EISDIR and scheme_of(src_uri) == _LOCAL
+                    and not self._exists_quietly(posixpath.dirname(dst_uri.rstrip("/")))):
+                # a WebDAV server's "409 Conflict" for a missing directory (gfal2: EISDIR)
+                raise FileNotFoundError(errno.ENOENT, f"no directory for the file: "
+                                        f"{err.strerror}", redact(dst_uri)) from None
             raise
+
+    def _exists_quietly(self, uri: str) -> bool:
+        """Whether ``uri`` exists; False when that cannot be asked either."""
+        try:
+            return self.exists(uri)
+        except Exception:
+            return False
+
+    # credentials
+
+    def credential(self, uri: str) -> Credential | None:
+        """The X.509 proxy that requests on ``uri`` present, as the ``x509_proxy`` option
+        says (see :mod:`law_core_gfal.credentials`); the core checks it before each one."""
+        from law_core_gfal.credentials import proxy_credential
+
+        return proxy_credential(uri, self.options.get("x509_proxy"))

@@ -1,4 +1,5 @@
-"""A real XRootD server on loopback for the whole test session (law_core.testing.services)."""
+"""Real storage servers on loopback for the whole test session (law_core.testing.services):
+XRootD, XRootD's WebDAV (XrdHttp), Apache's WebDAV, GridFTP with GSI and anonymous."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import pytest
 pytest.register_assert_rewrite("law_core.testing.file_interface", "law_core.testing.remote")
 
 from law_core.testing.services import (  # noqa: E402
+    ApacheDAVServer,
+    GridFTPServer,
     WebDAVServer,
     XRootDServer,
     free_port,
@@ -77,3 +80,31 @@ def _fresh_singletons(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     reset_config()
     reset_registry()
     bad_bases.clear()
+
+
+def _fresh_context() -> None:
+    from law_core_gfal.context import reset_context
+
+    # davix and Globus read X509_CERT_DIR and X509_USER_PROXY (set by the fixtures) when a
+    # gfal2 context is created: one made by an earlier test would not know them
+    reset_context()
+
+
+@pytest.fixture(scope="session")
+def apache_dav(law_core_apache_dav_server: str) -> ApacheDAVServer:
+    """Apache httpd with mod_dav_fs; ``apache_dav.url`` is ``davs://127.0.0.1:PORT/``."""
+    _fresh_context()
+    return law_core_apache_dav_server.server  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def gridftp(law_core_gridftp_server: str) -> GridFTPServer:
+    """globus-gridftp-server with GSI; ``gridftp.url`` is ``gsiftp://127.0.0.1:PORT/<data>/``."""
+    _fresh_context()
+    return law_core_gridftp_server.server  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session")
+def ftp(law_core_ftp_server: str) -> GridFTPServer:
+    """globus-gridftp-server for anonymous clients; ``ftp.url`` is ``ftp://127.0.0.1:PORT/<data>/``."""
+    return law_core_ftp_server.server  # type: ignore[attr-defined]

@@ -479,3 +479,20 @@ def test_backend_verbosity_follows_the_law_core_logger(
         assert os.environ["XRD_LOGLEVEL"] == "Info"
     finally:
         logger.setLevel(old)
+
+
+def test_bearer_tokens_only_when_asked_for() -> None:
+    """gfal2's HTTP plugin asks for a token before every request unless told not to: off by
+    default ([gfal] http_bearer_token), on for third-party copies that need one."""
+    from law_core_gfal.context import get_context, reset_context
+
+    from law_core.config import get_config
+
+    reset_context()
+    try:
+        assert get_context().get_opt_boolean("HTTP PLUGIN", "RETRIEVE_BEARER_TOKEN") is False
+        get_config().override("gfal", "http_bearer_token", "true", "test")
+        reset_context()
+        assert get_context().get_opt_boolean("HTTP PLUGIN", "RETRIEVE_BEARER_TOKEN") is True
+    finally:
+        reset_context()
