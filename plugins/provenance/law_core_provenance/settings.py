@@ -22,9 +22,10 @@ class ProvenanceSettings(Settings):
         "$XDG_DATA_HOME/law-core/provenance.sqlite (~/.local/share/...). Keep it on a local "
         "disk: SQLite's WAL mode needs all writers on one machine", parameter=False)
     sidecars: str = option(
-        "remote", "where a copy of the record is written beside each output as "
+        "none", "where a copy of the record is written beside each output as "
         "NAME.provenance.json, so that other machines can answer: remote (outputs on "
-        "remote storage), all, none", parameter=False)
+        "remote storage), all, none (the default: a sidecar per output doubles the files "
+        "and uploads on the storage)", parameter=False)
     checksum_max_size: float = option(
         1.0, "local files up to this size get a SHA-256 checksum recorded (larger ones: "
         "size and mtime only); 0: never", kind="bytes", unit="MB", parameter=False)

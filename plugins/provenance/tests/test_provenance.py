@@ -243,7 +243,7 @@ def test_a_branch_run_in_a_job_records_the_host_and_the_job(
 
 
 def test_sidecars_beside_outputs_answer_without_the_database(analysis: Path) -> None:
-    """With ``sidecars = all`` (remote outputs get them by default) another machine, which
+    """With ``sidecars = all`` (``remote``: beside remote outputs only) another machine, which
     has no database, learns what made an output from the file beside it."""
     with open(analysis / "law.cfg", "a") as f:
         f.write("[provenance]\nsidecars = all\ndatabase = $PWD/here.sqlite\n")
@@ -296,7 +296,8 @@ def test_outputs_on_xrootd_answer_from_the_database_and_from_their_sidecars(
 
     store = f"{law_core_xrootd_server}provenance-{uuid.uuid4().hex[:8]}"
     (analysis / "law.cfg").write_text(f"[target]\nstore = {store}\nlocal_store = $PWD/local\n"
-                                      "[provenance]\ndatabase = $PWD/prov.sqlite\n")
+                                      "[provenance]\ndatabase = $PWD/prov.sqlite\n"
+                                      "sidecars = remote\n")
     ok(run_cli(["run", "ana.Total", "--workers", "2"], analysis))
     total_uri = f"{store}/Total/total.json"
 
