@@ -1,0 +1,1 @@
+"""law-core-arc: run workflow branches as jobs on a NorduGrid ARC CE (``--workflow arc``)."""
