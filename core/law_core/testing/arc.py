@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from law_core.testing.services import ServiceError, free_port
+from law_core.testing.services import ServiceError, _answers, free_port
 
 #: the unix user the test user's certificate is mapped to (jobs run as this user)
 JOB_USER = "arcuser"
@@ -398,13 +398,3 @@ def arc_ce(tmp_dir: Path | str, lrms: str = "fork", *, slurm_partition: str = "d
             except ChildProcessError:
                 pass
         _reap(f"ARC_CONFIG={runconfig}")
-
-
-def _answers(port: int) -> bool:
-    import socket
-
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
