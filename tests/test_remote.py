@@ -508,3 +508,21 @@ def test_task_target_follows_the_store(config_file: Any, tmp_path: Path,
     named.dump({"done": True})
     assert _Out().complete()
     assert isinstance(_Out().local_target("x"), LocalFileTarget), "local_target stays local"
+
+
+def test_existence_cache_and_pacing_go_to_worker_processes(tmp_path: Path) -> None:
+    """A file system is pickled to pool workers: its existence cache and request pacing go
+    along (a new database connection and lock on the other side)."""
+    import pickle
+
+    from law_core.targets.existence import ExistenceCache
+    from law_core.targets.pacing import RequestPacer
+
+    cache = ExistenceCache(str(tmp_path / "existence.sqlite"), 3600)
+    cache.seen("fs", "/a/x.json")
+    again = pickle.loads(pickle.dumps(cache))
+    assert (again.path, again.lifetime) == (cache.path, 3600)
+    assert again.exists("fs", "/a/x.json")
+    pacer = pickle.loads(pickle.dumps(RequestPacer(20)))
+    assert pacer.rate == 20
+    pacer.wait()

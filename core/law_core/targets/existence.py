@@ -80,6 +80,10 @@ class ExistenceCache:
     def __repr__(self) -> str:
         return f"ExistenceCache({self.path!r}, lifetime={self.lifetime:g})"
 
+    def __reduce__(self) -> tuple:
+        # pickled to worker processes: the database path and lifetime, a new connection
+        return (ExistenceCache, (self.path, self.lifetime))
+
     @property
     def enabled(self) -> bool:
         return self.lifetime > 0

@@ -25,6 +25,10 @@ class RequestPacer:
     def __repr__(self) -> str:
         return f"RequestPacer(rate={self.rate:g})"
 
+    def __reduce__(self) -> tuple:
+        # a file system goes to worker processes pickled: the rate goes, the lock is new
+        return (RequestPacer, (self.rate,))
+
     def wait(self) -> None:
         """Block until the next request may go out, and book its slot."""
         if not self._interval:
