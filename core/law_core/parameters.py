@@ -444,6 +444,18 @@ def expand_ranges(ranges: Any, n_max: int) -> list[int]:
     return sorted(numbers)
 
 
+def compress_ranges(numbers: Any) -> tuple[tuple[int, int], ...]:
+    """The inverse of :func:`expand_ranges`: sorted integers as ``(start, end)`` ranges, end
+    exclusive, e.g. ``[0, 1, 2, 5]`` -> ``((0, 3), (5, 6))`` (a ``--branches`` value)."""
+    ranges: list[list[int]] = []
+    for number in numbers:
+        if ranges and ranges[-1][1] == number:
+            ranges[-1][1] = number + 1
+        else:
+            ranges.append([number, number + 1])
+    return tuple((start, end) for start, end in ranges)
+
+
 _RANGES = MultiRangeParameter()
 
 

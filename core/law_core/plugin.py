@@ -105,7 +105,12 @@ if TYPE_CHECKING:  # for type checkers; at run time these are imported on first 
     from law_core.events import JobEvent, TaskEvent
     from law_core.formatter import Formatter
     from law_core.index import find_task_class
-    from law_core.parameters import BytesParameter, DurationParameter, OptionalBoolParameter
+    from law_core.parameters import (
+        BytesParameter,
+        DurationParameter,
+        OptionalBoolParameter,
+        compress_ranges,
+    )
     from law_core.sandbox.base import Mount, Sandbox, parse_mounts
     from law_core.sandbox.container import config_file_mount, merge_mounts, wrap_command
     from law_core.sandbox.interrupt import Interrupted, interruptible
@@ -184,7 +189,8 @@ _LAZY = {
     "target": "law_core.targets.factory", "leaf_targets": "law_core.targets.collection",
     "task_arguments": "law_core.arguments",
     # reports and dashboards (law-core-report): build a task as law-core run does, walk it
-    "find_task_class": "law_core.index", "build_task": "law_core.arguments",
+    "find_task_class": "law_core.index", "compress_ranges": "law_core.parameters",
+    "build_task": "law_core.arguments",
     "apply_task_sections": "law_core.arguments", "Task": "law_core.task",
     "output_targets": "law_core.task", "fixed_parameter_defaults": "law_core.task",
     "Workflow": "law_core.workflow.base", "TargetCollection": "law_core.targets.collection",
@@ -216,7 +222,8 @@ __all__ = [
     # tasks and their targets (law-core-provenance)
     "target", "leaf_targets", "task_arguments",
     # reports and dashboards (law-core-report)
-    "find_task_class", "build_task", "apply_task_sections", "Task", "output_targets",
+    "find_task_class", "compress_ranges", "build_task", "apply_task_sections", "Task",
+    "output_targets",
     "fixed_parameter_defaults", "Workflow", "TargetCollection", "TaskEvent", "JobEvent",
 ]
 

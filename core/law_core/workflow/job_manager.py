@@ -14,6 +14,7 @@ from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any
 
 from law_core.errors import TaskError
+from law_core.parameters import compress_ranges
 
 if TYPE_CHECKING:
     from law_core.workflow.base import Workflow
@@ -102,7 +103,7 @@ def as_workflows(needs: dict[int, list[Any]], requirer: Any, covered: list[Any] 
         if set(wanted).issuperset(whole.selected_branches()):
             workflows.append(whole)
         else:
-            workflows.append(first.req_workflow(branches=_ranges(sorted(wanted))))
+            workflows.append(first.req_workflow(branches=compress_ranges(sorted(wanted))))
     return workflows + others
 
 
@@ -114,7 +115,7 @@ def blocked_branches(workflow: Any, branches: list[int]) -> dict[int, str]:
     needs, broken = branch_requirements(workflow, branches)
     upstream, _ = _by_upstream_workflow(needs)
     missing_upstream = {
-        key: set(first.req_workflow(branches=_ranges(sorted(numbers))).missing_branches())
+        key: set(first.req_workflow(branches=compress_ranges(sorted(numbers))).missing_branches())
         for key, (first, numbers) in upstream.items()}
     blocked = {b: f"its requires() raised: {text.strip().splitlines()[-1]}"
                for b, text in broken.items()}
@@ -167,14 +168,3 @@ def _workflow_key(task: Any) -> Any:
     except TypeError:  # a parameter value that cannot be hashed: compare the strings
         values = frozenset((k, v) for k, v in task.to_str_params().items() if k != "branch")
     return type(task), values
-
-
-def _ranges(numbers: list[int]) -> tuple[tuple[int, int], ...]:
-    """``[0, 1, 2, 5]`` -> ``((0, 3), (5, 6))`` (``--branches`` ranges, end exclusive)."""
-    ranges: list[list[int]] = []
-    for number in numbers:
-        if ranges and ranges[-1][1] == number:
-            ranges[-1][1] = number + 1
-        else:
-            ranges.append([number, number + 1])
-    return tuple((start, end) for start, end in ranges)

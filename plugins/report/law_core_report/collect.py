@@ -32,6 +32,7 @@ from luigi.task import flatten, task_id_str
 from law_core.plugin import (
     StorageUnreachableError,
     Workflow,
+    compress_ranges,
     fixed_parameter_defaults,
     leaf_targets,
     task_arguments,
@@ -303,7 +304,7 @@ class _Collector:
             counts[state] += 1
         node["counts"] = counts
         node["grid"] = _run_length("".join(CODES[s] for s in states))
-        node["keys"] = None if keys == list(range(n)) else _ranges(keys)
+        node["keys"] = None if keys == list(range(n)) else compress_ranges(keys)
         node["failed_branches"] = [k for k, s in zip(keys, states) if s == "failed"][:200]
         node["errors"] = errors
         node["acceptance"] = collection.required_count()
@@ -556,19 +557,9 @@ def _run_length(codes: str) -> str:
     return "".join(parts)
 
 
-def _ranges(keys: list[int]) -> list[list[int]]:
-    """Sorted keys as [start, end) ranges."""
-    ranges: list[list[int]] = []
-    for k in keys:
-        if ranges and ranges[-1][1] == k:
-            ranges[-1][1] = k + 1
-        else:
-            ranges.append([k, k + 1])
-    return ranges
-
-
 def _ranges_text(keys: list[int]) -> str:
-    return ",".join(f"{a}" if b == a + 1 else f"{a}-{b - 1}" for a, b in _ranges(sorted(keys)))
+    ranges = compress_ranges(sorted(keys))
+    return ",".join(f"{a}" if b == a + 1 else f"{a}-{b - 1}" for a, b in ranges)
 
 
 def _uri(target: Any) -> str:
