@@ -42,6 +42,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -238,11 +239,22 @@ def _random_file(path: Path, size: int) -> None:
             written += len(part)
 
 
+#: the download through gfal2's own filecopy, without law-core around it
+GFAL2_ALONE = "gfal2 filecopy"
+
+
 def _alternate(funcs: dict[str, Callable[[int], float]], repeat: int) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {name: [] for name in funcs}
     order = list(funcs.items())
     for i in range(repeat):
-        for name, func in order if i % 2 == 0 else reversed(order):
+        # rotated each run: an in-process transfer right after another process's transfer
+        # is slower (seen on this machine for gfal2 alone as much as for law-core), so no
+        # contender may always follow the same one
+        shift = i % len(order)
+        for name, func in order[shift:] + order[:shift]:
+            # the previous run's written data goes to disk first, unmeasured: else a run
+            # pays for the writeback of the one before it
+            os.sync()
             times[name].append(func(i))
     return times
 
@@ -254,6 +266,9 @@ def _compare(times: dict[str, list[float]], tool: str, size: int) -> dict[str, o
         median = _median(values)
         result[name] = {"runs_s": [round(t, 3) for t in values], "median_s": round(median, 3),
                         "MB_per_s": round(mb / median, 1)}
+    if GFAL2_ALONE in times:
+        result["ratio_to_gfal2_alone"] = round(
+            _median(times[GFAL2_ALONE]) / _median(times["law-core"]), 3)
     ratio = _median(times[tool]) / _median(times["law-core"])
     result.update(ratio=round(ratio, 3), goal=f">= {COPY_GOAL_RATIO:.0%} of {tool}",
                   met=ratio >= COPY_GOAL_RATIO)
@@ -316,6 +331,20 @@ def bench_copy(store: Store, work: Path, size: int, repeat: int) -> dict[str, ob
         arrived(local)
         return elapsed
 
+    def gfal2_down(i: int) -> float:
+        # the backend alone, for scale: one gfal2 filecopy with law-core's parameters
+        from law_core_gfal.context import get_context, signals_kept
+        from law_core_gfal.file_interface import GFALFileInterface
+
+        local = work / f"gfal2_{i}.bin"
+        params = GFALFileInterface().transfer_parameters()
+        start = time.perf_counter()
+        with signals_kept():
+            get_context().filecopy(params, f"{url}down.bin", f"file://{local}")
+        elapsed = time.perf_counter() - start
+        arrived(local)
+        return elapsed
+
     tool_up(-1)  # warm-up, unmeasured: the source in the page cache, the server started
     tool_down(-1)
     up_tool, down_tool = store.tools[1], store.tools[2]
@@ -323,7 +352,8 @@ def bench_copy(store: Store, work: Path, size: int, repeat: int) -> dict[str, ob
     result["upload"] = _compare(_alternate({up_tool: tool_up, "law-core": law_core_up}, repeat),
                                 up_tool, size)
     result["download"] = _compare(
-        _alternate({down_tool: tool_down, "law-core": law_core_down}, repeat), down_tool, size)
+        _alternate({down_tool: tool_down, "law-core": law_core_down, GFAL2_ALONE: gfal2_down},
+                   repeat), down_tool, size)
     result["met"] = all(result[d]["met"] for d in ("upload", "download"))  # type: ignore[index]
     src.unlink()
     shutil.rmtree(remote_dir)
@@ -363,12 +393,17 @@ def _report(protocol: str, r: dict[str, Any]) -> bool:
         c = r["copy"]
         for direction in ("upload", "download"):
             d = c[direction]
-            tool = next(k for k in d if k not in ("law-core", "ratio", "goal", "met"))
+            tool = next(k for k in d if k not in ("law-core", GFAL2_ALONE, "ratio", "goal",
+                                                  "met", "ratio_to_gfal2_alone"))
             print(f"{protocol} {direction}: {c['bytes'] / 1024**3:.2f} GiB: law-core "
                   f"{d['law-core']['MB_per_s']} MB/s (median {d['law-core']['median_s']} s), "
                   f"{tool} {d[tool]['MB_per_s']} MB/s (median {d[tool]['median_s']} s): "
                   f"{d['ratio']:.0%} of {tool}; goal {d['goal']}: "
                   f"{'met' if d['met'] else 'MISSED'}")
+            if GFAL2_ALONE in d:
+                print(f"{protocol} {direction}: {GFAL2_ALONE} alone "
+                      f"{d[GFAL2_ALONE]['MB_per_s']} MB/s: law-core at "
+                      f"{d['ratio_to_gfal2_alone']:.0%} of its backend")
         ok &= bool(c["met"])
     return ok
 
@@ -391,6 +426,8 @@ def main() -> int:
     only = set(args.only or ("exists", "copy"))
     protocols = list(PROTOCOLS) if args.protocol == "all" else [args.protocol]
 
+    # a terminated benchmark still stops its servers (the finally blocks below)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     root = Path(tempfile.mkdtemp(prefix="law-core-bench-remote-", dir=args.tmp_dir))
     os.chmod(root, 0o755)  # as root, the servers run as nobody
     results: dict[str, Any] = {
