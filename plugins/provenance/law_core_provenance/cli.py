@@ -86,7 +86,7 @@ def render(node: dict[str, Any], indent: str = "",
            _shown: set[str] | None = None) -> list[str]:
     """The lineage as indented text; software described once per environment."""
     shown = set() if _shown is None else _shown
-    lines = [f"{indent}{display(node['uri'])}"]
+    lines = [f"{indent}{display(node['uri'])}{_recorded(node.get('recorded'))}"]
     inner = indent + "  "
     made_by = node.get("made_by")
     if node.get("raw"):
@@ -111,6 +111,20 @@ def render(node: dict[str, Any], indent: str = "",
     for child in inputs:
         lines += render(child, inner + "  ", shown)
     return lines
+
+
+def _recorded(fact: dict[str, Any] | None) -> str:
+    """An input as it was when the task read it: size, mtime, checksum (local files)."""
+    if not fact:
+        return ""
+    if fact.get("size") is None:
+        return "  (not there when recorded)"
+    parts = [f"{fact['size']} bytes"]
+    if fact.get("mtime") is not None:
+        parts.append(f"modified {_fmt(fact['mtime'])}")
+    if fact.get("checksum"):
+        parts.append(fact["checksum"])
+    return f"  ({', '.join(parts)})"
 
 
 def _code(code: dict[str, Any]) -> str:
@@ -156,10 +170,11 @@ def _where(made_by: dict[str, Any]) -> str:
     return text
 
 
-def _times(start: float | None, end: float) -> str:
-    def fmt(t: float) -> str:
-        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
+def _fmt(t: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
 
+
+def _times(start: float | None, end: float) -> str:
     if start is None:
-        return f"ended {fmt(end)}"
-    return f"{fmt(start)} -> {fmt(end)} ({end - start:.1f} s)"
+        return f"ended {_fmt(end)}"
+    return f"{_fmt(start)} -> {_fmt(end)} ({end - start:.1f} s)"

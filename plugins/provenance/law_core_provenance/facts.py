@@ -232,14 +232,17 @@ def host() -> str:
 @functools.lru_cache(maxsize=1)
 def job() -> dict[str, Any] | None:
     """The batch job this process runs in: the batch system's id (Slurm, LSF, PBS, gLite
-    by their variables, HTCondor by the job ad it names) and, inside a law-core job, the
-    workflow's job number and attempt. None outside any job."""
+    by their variables, HTCondor by the job ad it names; an array's task as the batch
+    system's tools name it, with its own id as ``raw_id``) and, inside a law-core job,
+    the workflow's job number and attempt. None outside any job."""
     info: dict[str, Any] = {}
     if os.environ.get("LAW_CORE_JOB") or os.environ.get(LAW_CORE_JOB_HOME):
         info.update(_law_core_job())
     for system, variable in BATCH_JOB_VARIABLES:  # the batch system's own word wins
         if os.environ.get(variable):
-            info.update(system=system, id=os.environ[variable])
+            info.update(system=system, id=_array_job_id(system, os.environ[variable]))
+            if info["id"] != os.environ[variable]:
+                info["raw_id"] = os.environ[variable]
             break
     else:
         condor = _condor_job_id()
@@ -248,6 +251,20 @@ def job() -> dict[str, Any] | None:
     if os.environ.get("SLURM_ARRAY_TASK_ID"):
         info["array_task"] = os.environ["SLURM_ARRAY_TASK_ID"]
     return info or None
+
+
+def _array_job_id(system: str, job_id: str) -> str:
+    """A job of an array as the batch system's tools and law-core's job list name it.
+    Slurm gives each array task an id of its own in ``SLURM_JOB_ID`` (one of them the
+    array's id, so it names another task than ``ARRAY_0`` would), squeue and sacct show
+    ``ARRAY_TASK``; LSF's ``LSB_JOBID`` is the array's, ``LSB_JOBINDEX`` the element (0
+    outside an array), bjobs shows ``ID[INDEX]``."""
+    env = os.environ
+    if system == "slurm" and env.get("SLURM_ARRAY_JOB_ID") and env.get("SLURM_ARRAY_TASK_ID"):
+        return f"{env['SLURM_ARRAY_JOB_ID']}_{env['SLURM_ARRAY_TASK_ID']}"
+    if system == "lsf" and env.get("LSB_JOBINDEX", "0") not in ("", "0"):
+        return f"{job_id}[{env['LSB_JOBINDEX']}]"
+    return job_id
 
 
 def _condor_job_id() -> str | None:

@@ -18,9 +18,11 @@ def law_core_task_event(event: Any) -> None:
 
 @hookimpl
 def law_core_config_defaults() -> dict[str, dict[str, str]]:
-    from law_core_provenance.settings import ProvenanceSettings
+    from law_core_provenance.settings import ProvenanceSettings, default_database_path
 
-    return {ProvenanceSettings.section: ProvenanceSettings.config_defaults()}
+    # the database as a path, not empty: jobs read the config as resolved here
+    defaults = {**ProvenanceSettings.config_defaults(), "database": default_database_path()}
+    return {ProvenanceSettings.section: defaults}
 
 
 @hookimpl

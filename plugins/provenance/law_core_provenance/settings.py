@@ -18,9 +18,11 @@ class ProvenanceSettings(Settings):
     enabled: bool = option(True, "record how each successful task made its outputs",
                            parameter=False)
     database: str = option(
-        "", "the SQLite database of the records; empty: "
-        "$XDG_DATA_HOME/law-core/provenance.sqlite (~/.local/share/...). Keep it on a local "
-        "disk: SQLite's WAL mode needs all writers on one machine", parameter=False)
+        "", "the SQLite database of the records; default: "
+        "$XDG_DATA_HOME/law-core/provenance.sqlite (~/.local/share/...) of the process that "
+        "reads the config, so jobs and sandboxes write where the submitting side reads. Keep "
+        "it on a local disk: SQLite's WAL mode needs all writers on one machine",
+        parameter=False)
     sidecars: str = option(
         "none", "where a copy of the record is written beside each output as "
         "NAME.provenance.json, so that other machines can answer: remote (outputs on "
@@ -40,8 +42,7 @@ class ProvenanceSettings(Settings):
         """The database file, ``~`` and ``$VARS`` expanded."""
         if self.database.strip():
             return os.path.abspath(os.path.expanduser(os.path.expandvars(self.database)))
-        data_home = os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share")
-        return os.path.join(data_home, "law-core", "provenance.sqlite")
+        return default_database_path()
 
     def checked(self) -> ProvenanceSettings:
         """Self, after the checks the option kinds cannot express."""
@@ -52,3 +53,14 @@ class ProvenanceSettings(Settings):
             raise ConfigError(f"[provenance] flush_records = {self.flush_records} must be at "
                               "least 1")
         return self
+
+
+def default_database_path() -> str:
+    """The user's database on this machine: ``$XDG_DATA_HOME/law-core/provenance.sqlite``.
+    It is the config default of ``[provenance] database`` (filled in when the config is
+    read), so that a job, which reads the config as the submitting side resolved it,
+    records into the submitting side's database even though its own environment differs
+    (Slurm's ``--export=NONE`` gives a job the user's login ``HOME`` and no
+    ``XDG_DATA_HOME``)."""
+    data_home = os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share")
+    return os.path.abspath(os.path.join(data_home, "law-core", "provenance.sqlite"))
