@@ -10,11 +10,15 @@ import sysconfig
 import textwrap
 from pathlib import Path
 
+#: the user's directories apart from HOME: left out, so that they follow the HOME given
+_USER_DIRS = ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME")
+
 
 def clean_env(tmp_home: Path, **extra: str) -> dict[str, str]:
-    """The environment of a subprocess that sees no user config and no disabled plugins."""
+    """The environment of a subprocess that sees no user config and no disabled plugins,
+    and keeps what it records (caches, databases) below ``tmp_home``."""
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith("LAW_CORE") and k != "PYTHONPATH"}
+           if not k.startswith("LAW_CORE") and k != "PYTHONPATH" and k not in _USER_DIRS}
     env["HOME"] = str(tmp_home)
     env.update(extra)
     return env
