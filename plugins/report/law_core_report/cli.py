@@ -11,6 +11,7 @@ from typing import Any
 
 from law_core.plugin import (
     ParameterError,
+    WorkflowError,
     apply_task_sections,
     build_task,
     find_task_class,
@@ -29,6 +30,7 @@ def build(task_name: str, params: list[str]) -> Any:
 
 def report(args: argparse.Namespace) -> int:
     from law_core_report.collect import collect
+    from law_core_report.job_plot import document
     from law_core_report.render import html, svg
     from law_core_report.settings import runs_dir, settings
 
@@ -38,14 +40,15 @@ def report(args: argparse.Namespace) -> int:
                              "law-core run TASK --help")
     # the options may also follow TASK, among the task's parameters
     options = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
-    for flags in (("-o", "--output"), ("--svg",), ("--runs-dir",)):
+    for flags in (("-o", "--output"), ("--svg",), ("--jobs-svg",), ("--runs-dir",)):
         options.add_argument(*flags, default=None)
     options.add_argument("--no-events", action="store_true")
     given, params = options.parse_known_args(args.params)
-    for name in ("output", "svg", "runs_dir", "no_events"):
+    for name in ("output", "svg", "jobs_svg", "runs_dir", "no_events"):
         if getattr(given, name):
             setattr(args, name, getattr(given, name))
-    output = args.output or (None if args.svg else "report.html")
+    jobs_svg = getattr(args, "jobs_svg", None)
+    output = args.output or (None if args.svg or jobs_svg else "report.html")
     started = time.perf_counter()
     task = build(args.task, params)
     directory = None if args.no_events else runs_dir(args.runs_dir)
@@ -54,8 +57,15 @@ def report(args: argparse.Namespace) -> int:
         Path(output).write_text(html(data), encoding="utf-8")
     if args.svg:
         Path(args.svg).write_text(svg(data), encoding="utf-8")
+    if jobs_svg:
+        plots = document(data)
+        if plots is None:
+            raise WorkflowError(f"no remote workflow in the tree of {data['title']} has jobs "
+                                "with times on disk: nothing for --jobs-svg to plot (run it "
+                                "with --workflow and a job manager first)")
+        Path(jobs_svg).write_text(plots, encoding="utf-8")
     t = data["totals"]
-    written = " and ".join(p for p in (output, args.svg) if p)
+    written = " and ".join(p for p in (output, args.svg, jobs_svg) if p)
     print(f"wrote {written}: {len(data['nodes'])} tasks ({data['workflows']} workflows), "
           f"{t['total']} branches and tasks: {t['done']} done, {t['running']} running, "
           f"{t['pending']} pending, {t['failed']} failed, {t['missing']} missing "

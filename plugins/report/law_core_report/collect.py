@@ -38,6 +38,7 @@ from law_core.plugin import (
     task_arguments,
 )
 from law_core_report.events import is_alive, read_run, run_files
+from law_core_report.job_plot import timeline as job_timeline
 
 #: branch states, and the one-letter codes of the branch grid
 STATES = ("done", "running", "pending", "failed", "missing", "unknown")
@@ -101,6 +102,7 @@ class EventIndex:
     def __init__(self, files: list[Path]) -> None:
         self.by_family: dict[str, dict[str, dict[str, Any]]] = {}
         self.runs: list[dict[str, Any]] = []
+        self.job_events: dict[str, list[dict[str, Any]]] = {}  # by workflow id
         records: list[tuple[float, str, dict[str, Any]]] = []
         for path in files:
             header, events = read_run(path)
@@ -119,6 +121,9 @@ class EventIndex:
             })
             for e in tasks:
                 records.append((e.get("time", 0.0), run if live else "", e))
+            for e in events:
+                if e.get("type") == "job":
+                    self.job_events.setdefault(e.get("workflow_id"), []).append(e)
         records.sort(key=lambda r: r[0])
         for when, live_run, e in records:
             family = self.by_family.setdefault(e["family"], {})
@@ -188,8 +193,9 @@ class _Collector:
             "id": idx, "task_id": task.task_id, "family": task.get_task_family(),
             "kind": kind, "repr": repr(task), "params": _short_params(task),
             "problem": None, "jobs": None, "timing": None, "grid": None, "keys": None,
-            "failed_branches": [], "errors": {},
+            "failed_branches": [], "errors": {}, "sandbox": None,
         }
+        _sandbox(task, node)
         if is_workflow:
             missing = self._workflow_status(task, node)
             deps = self._workflow_requirements(task, missing, node)
@@ -354,6 +360,7 @@ class _Collector:
         if not mine:
             return None
         jobs: list[dict[str, Any]] = []
+        timed: list[tuple[dict[str, Any], int, dict[str, Any]]] = []  # for the job plot
         branches: dict[int, tuple[str, str | None]] = {}
         managers = set()
         for d in mine:
@@ -362,6 +369,7 @@ class _Collector:
             for num, job in sorted(sub.get("jobs", {}).items(), key=lambda j: int(j[0])):
                 job = _ended_since(d["dir"], int(num), job)
                 jobs.append(_job_view(d["dir"], int(num), job, sub.get("manager")))
+                timed.append((d, int(num), job))
                 state = _JOB_STATE.get(job.get("status"))
                 per_branch = _branch_codes(d["dir"], int(num), job) if state == "failed" \
                     else {}
@@ -381,7 +389,8 @@ class _Collector:
                 "total": len(jobs), "list": jobs[:MAX_JOBS_LISTED],
                 "dirs": [d["dir"] for d in mine],
                 "runtime": _summary(durations) if durations else None,
-                "memory_mb": _summary(memory) if memory else None}
+                "memory_mb": _summary(memory) if memory else None,
+                "timeline": job_timeline(timed, self.index.job_events)}
         return {"view": view, "branches": branches}
 
 
@@ -465,6 +474,18 @@ def _key(task: Any) -> Any:
         params = task.to_str_params()
         return type(task), frozenset((k, v) for k, v in params.items()
                                      if k not in ("branch", "branches"))
+
+
+def _sandbox(task: Any, node: dict[str, Any]) -> None:
+    """The ``TYPE::NAME`` a sandbox task resolves to (its ``sandbox`` parameter, else the
+    config's ``[sandbox] FAMILY``), as the task itself answers it; stays None for other
+    tasks and for a sandbox task that runs here."""
+    key = getattr(task, "sandbox_key", None)
+    if callable(key):
+        try:
+            node["sandbox"] = str(key()) or None
+        except Exception as err:
+            node["problem"] = f"sandbox_key() raised {type(err).__name__}: {err}"
 
 
 def _short_params(task: Any) -> str:

@@ -15,6 +15,8 @@ def _configure_report(parser: Any) -> None:
                         help="the HTML file to write (default: report.html unless --svg)")
     parser.add_argument("--svg", metavar="FILE", help="also (or only) write the dependency "
                         "graph as an SVG picture")
+    parser.add_argument("--jobs-svg", metavar="FILE", help="also (or only) write the jobs "
+                        "of the remote workflows by state over time as an SVG picture")
     parser.add_argument("--runs-dir", metavar="DIR", help="recorded run events to show "
                         "(default: [report] runs_dir)")
     parser.add_argument("--no-events", action="store_true",

@@ -4,7 +4,9 @@ The graph is laid out here, in layers (a task above what it requires) and drawn 
 the page needs no graph library and no network: one file, inline CSS and a small inline
 script for pan, zoom, selection and the branch grids (drawn on a canvas from the
 run-length string, never one element per branch). Wide layers wrap into several rows, so
-thousands of nodes make a roughly square picture.
+thousands of nodes make a roughly square picture. Above ``[report] svg_max_tasks`` tasks
+the page's script draws the same picture on a canvas from the page's data instead
+(``--svg`` still writes the SVG).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from importlib import resources
 from typing import Any
 
 import jinja2
+
+from law_core_report import job_plot
 
 NODE_W, NODE_H = 210, 60
 GAP_X, GAP_ROW, GAP_LAYER = 24, 26, 70
@@ -117,11 +121,29 @@ def svg(report: dict[str, Any], standalone: bool = True) -> str:
 
 def section(report: dict[str, Any], sid: str, run: dict[str, Any] | None = None) -> str:
     """One report as an HTML section (the page holds one; the dashboard one per run)."""
-    graph = svg(report, standalone=False)
+    if len(report["nodes"]) <= _svg_max_nodes():
+        graph = svg(report, standalone=False)
+    else:  # drawn on a canvas by the page's script, from the nodes' x and y in its data
+        graph = None
+        if "width" not in report:
+            report["width"], report["height"] = layout(report["nodes"], report["edges"])
     data = {k: v for k, v in report.items() if k not in ("width", "height")}
+    data["nodes"] = job_plot.strip(report["nodes"])  # the job plots are drawn as SVG below
+    job_plots, more_job_plots = job_plot.figures(report)
     return _environment().get_template("section.html.j2").render(
-        report=report, sid=sid, graph=graph, run=run, colors=COLORS, states=BAR_STATES,
-        data=_script_json(data), when=_when, counts_line=_counts_line)
+        report=report, sid=sid, graph=graph, node_size=(NODE_W, NODE_H), run=run,
+        colors=COLORS, states=BAR_STATES,
+        data=_script_json(data), when=_when, counts_line=_counts_line,
+        job_plots=job_plots, more_job_plots=more_job_plots)
+
+
+def _svg_max_nodes() -> int:
+    """Chromium lays out every element of an SVG (about ten per task) on opening the page
+    and again on every zoom: about a second for 500 tasks and seconds for 3000, where a
+    canvas draws 3000 in milliseconds (benchmarks/report.py)."""
+    from law_core_report.settings import settings
+
+    return settings().svg_max_tasks
 
 
 def page(sections: list[str], title: str, live: dict[str, Any] | None = None) -> str:

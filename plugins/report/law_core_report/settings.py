@@ -26,6 +26,10 @@ class ReportSettings(Settings):
                                  parameter=False)
     keep_days: float = option(14.0, "runs older than this many days are left out of "
                               "reports and removed when a new run starts", parameter=False)
+    svg_max_tasks: int = option(200, "the most tasks whose graph the page holds as SVG; "
+                                "above, its script draws the graph on a canvas (opening an "
+                                "SVG of thousands of tasks takes Chromium seconds)",
+                                parameter=False)
 
 
 def settings() -> ReportSettings:

@@ -75,6 +75,32 @@ def test_report_shows_the_real_state_of_a_local_analysis_with_a_failing_branch(
                                                            "missing"]
 
 
+def test_a_large_graph_is_drawn_on_a_canvas_with_the_same_facts(analysis: Path,
+                                                               chromium) -> None:
+    """Above ``[report] svg_max_tasks`` the page holds no SVG of the graph: its script draws
+    the graph on a canvas (Chromium takes seconds to open an SVG of thousands of tasks). Set
+    to 0 here, so the five tasks of the test analysis take that path."""
+    config = analysis / "law.cfg"
+    config.write_text(config.read_text() + "svg_max_tasks = 0\n")
+    ran = law_core(["run", "analysis.Plot"], analysis)
+    assert ran.returncode == 1, ran.stderr
+    made = law_core(["report", "analysis.Plot", "-o", "canvas.html"], analysis)
+    assert made.returncode == 0, made.stderr
+    url = (analysis / "canvas.html").as_uri()
+    dom = parse(chromium.dom(url))
+    chromium.screenshot(url, "report-canvas.png")
+    assert not dom.find_all("g", cls="node")
+    canvas = dom.find("canvas", cls="graph-canvas")
+    assert canvas.attrs["data-nodes"] == "5" and canvas.attrs["data-edges"] == "4"
+    assert canvas.attrs["data-states"] == "done:2,failed:1,missing:2"
+    assert int(canvas.attrs["width"]) > 300
+    # the rest of the page as with the SVG: the failed workflow selected, its grid drawn
+    details = dom.find("div", cls="details")
+    assert "dataset=data, fail=4" in details.find("h3").text
+    assert details.find("canvas", cls="grid").attrs["data-drawn"] == "done:5,failed:1"
+    assert len(dom.find_all("tr", cls="row")) == 5
+
+
 def test_report_after_the_run_and_elsewhere_needs_only_the_outputs(analysis: Path,
                                                                   tmp_path: Path) -> None:
     """Without the recorded events (another machine), done and missing come from the

@@ -80,6 +80,7 @@
       .filter(function (s) { return c[s]; }).map(function (s) { return c[s] + " " + s; }).join(", ") + " of " + c.total;
     box.appendChild(line);
     if (node.problem) box.appendChild(el("p", {"class": "problem"}, node.problem));
+    if (node.sandbox) box.appendChild(el("p", {"class": "sandbox"}, "runs in the sandbox " + node.sandbox));
     if (node.timing) {
       var t = node.timing, parts = [];
       if (t.seconds !== null && t.seconds !== undefined) parts.push("ran " + fmt(t.seconds, " s") + " (" + t.result + ")");
@@ -127,16 +128,154 @@
     }
   }
 
+  function short(text, limit) {  // as render.py's _short
+    text = String(text || "");
+    return text.length <= limit ? text : text.slice(0, limit - 1) + "\u2026";
+  }
+
+  function countsLine(n) {  // as render.py's _counts_line
+    var c = n.counts;
+    if (n.kind !== "workflow") return n.state;
+    var parts = [c.done + "/" + c.total + " done"];
+    ["running", "pending", "failed", "unknown"].forEach(function (s) { if (c[s]) parts.push(c[s] + " " + s); });
+    return parts.join(", ");
+  }
+
+  // a graph of more tasks than an SVG opens quickly with ([report] svg_max_tasks): the
+  // same picture as graph.svg.j2 drawn on a canvas from the nodes' x and y in the page's
+  // data, only what is in view, the names only once they are large enough to read
+  var BARS = ["done", "running", "pending", "failed", "missing", "unknown"];
+  function canvasGraph(view, canvas, data, state) {
+    var nodes = data.nodes, edges = data.edges || [], ctx = canvas.getContext("2d");
+    var NW = parseFloat(canvas.getAttribute("data-node-width")), NH = parseFloat(canvas.getAttribute("data-node-height"));
+    var t = state.transform, dpr = 1, queued = 0, hover = null, count = {};
+    nodes.forEach(function (n) { count[n.state] = (count[n.state] || 0) + 1; });
+    var states = Object.keys(count).sort().map(function (s) { return s + ":" + count[s]; }).join(",");
+    function size() {
+      dpr = window.devicePixelRatio || 1;
+      var w = view.clientWidth || 800, h = view.clientHeight || 520;
+      canvas.width = Math.round(w * dpr); canvas.height = Math.round(h * dpr);
+      canvas.style.width = w + "px"; canvas.style.height = h + "px";
+    }
+    function outline(n, round) {  // a task's box, added to the current path
+      if (round) ctx.roundRect(n.x, n.y, NW, NH, 5); else ctx.rect(n.x, n.y, NW, NH);
+    }
+    function draw() {
+      if (queued) cancelAnimationFrame(queued);
+      queued = 0;
+      var k = t.k || 1;
+      ctx.setTransform(1, 0, 0, 1, 0, 0);
+      ctx.clearRect(0, 0, canvas.width, canvas.height);
+      ctx.setTransform(dpr * k, 0, 0, dpr * k, dpr * t.x, dpr * t.y);
+      var x0 = -t.x / k, y0 = -t.y / k, x1 = x0 + canvas.width / dpr / k, y1 = y0 + canvas.height / dpr / k;
+      function inView(x, y, w, h) { return x + w >= x0 && x <= x1 && y + h >= y0 && y <= y1; }
+      ctx.beginPath();
+      edges.forEach(function (e) {
+        var p = nodes[e[0]], c = nodes[e[1]];
+        var px = p.x + NW / 2, py = p.y + NH, cx = c.x + NW / 2, cy = c.y, my = (py + cy) / 2;
+        if (!inView(Math.min(px, cx), Math.min(py, cy), Math.abs(px - cx), Math.abs(py - cy))) return;
+        ctx.moveTo(px, py);
+        ctx.bezierCurveTo(px, my, cx, my, cx, cy);
+      });
+      ctx.lineWidth = 1.2; ctx.strokeStyle = "rgba(123,135,148,0.55)"; ctx.stroke();
+      // one path per colour: a few dozen canvas calls for thousands of tasks
+      var visible = nodes.filter(function (n) { return inView(n.x, n.y, NW, NH); });
+      var round = ctx.roundRect && 5 * k >= 1, boxes = {}, bars = {};
+      visible.forEach(function (n) {
+        (boxes[n.state] = boxes[n.state] || []).push(n);
+        var c = n.counts, from = 0;
+        if (!c.total) return;
+        BARS.forEach(function (s) {
+          if (!c[s]) return;
+          (bars[s] = bars[s] || []).push([n.x + from * NW, n.y + NH - 7, c[s] / c.total * NW]);
+          from += c[s] / c.total;
+        });
+      });
+      Object.keys(boxes).forEach(function (s) {
+        ctx.beginPath();
+        boxes[s].forEach(function (n) { outline(n, round); });
+        ctx.fillStyle = STATE_COLORS[s] || "#000";
+        ctx.globalAlpha = 0.25; ctx.fill(); ctx.globalAlpha = 1;
+        ctx.strokeStyle = ctx.fillStyle; ctx.lineWidth = 1; ctx.stroke();
+      });
+      Object.keys(bars).forEach(function (s) {
+        ctx.beginPath();
+        bars[s].forEach(function (b) { ctx.rect(b[0], b[1], b[2], 7); });
+        ctx.fillStyle = STATE_COLORS[s]; ctx.fill();
+      });
+      var chosen = nodes[state.selected];
+      if (chosen && inView(chosen.x, chosen.y, NW, NH)) {
+        ctx.beginPath();
+        outline(chosen, round);
+        ctx.lineWidth = 3; ctx.strokeStyle = "#102a43"; ctx.stroke();
+      }
+      if (NH * k >= 30) {  // the 12px names from 6px on
+        ctx.fillStyle = "#102a43";
+        visible.forEach(function (n) {
+          ctx.font = "bold 12px sans-serif";
+          ctx.fillText(short(n.family, 28), n.x + 8, n.y + 16);
+          ctx.font = "11px sans-serif";
+          ctx.fillText(short((n.params || n.kind) + (n.sandbox ? " in " + n.sandbox : ""), 32), n.x + 8, n.y + 31);
+          ctx.fillText(short(countsLine(n), 34), n.x + 8, n.y + 46);
+        });
+      }
+      // what the picture holds, once drawn: for people reading the DOM (and for the tests)
+      canvas.setAttribute("data-nodes", nodes.length);
+      canvas.setAttribute("data-edges", edges.length);
+      canvas.setAttribute("data-states", states);
+    }
+    function at(clientX, clientY) {  // the task under the pointer, or null
+      var r = canvas.getBoundingClientRect(), k = t.k || 1;
+      var x = (clientX - r.left - t.x) / k, y = (clientY - r.top - t.y) / k;
+      for (var i = nodes.length - 1; i >= 0; i--) {
+        var n = nodes[i];
+        if (x >= n.x && x <= n.x + NW && y >= n.y && y <= n.y + NH) return i;
+      }
+      return null;
+    }
+    canvas.addEventListener("mousemove", function (ev) {  // the SVG's <title>, as a tooltip
+      var id = at(ev.clientX, ev.clientY);
+      if (id === hover) return;
+      hover = id;
+      var n = nodes[id];
+      canvas.title = id === null ? "" : n.repr + "\n" + countsLine(n) + (n.sandbox ? "\nin the sandbox " + n.sandbox : "");
+      canvas.style.cursor = id === null ? "" : "pointer";
+    });
+    size();
+    if (window.ResizeObserver) new ResizeObserver(function () { size(); draw(); }).observe(view);
+    return {
+      apply: function () { if (!queued) queued = requestAnimationFrame(draw); },
+      draw: draw,
+      nodeAt: function (ev) { return ev.target === canvas ? at(ev.clientX, ev.clientY) : null; }
+    };
+  }
+
   function setupGraph(section, data, state) {
     var view = section.querySelector(".graph-view"), svg = view.querySelector("svg");
-    var g = svg.querySelector(".viewport");
-    var W = parseFloat(svg.getAttribute("width")), H = parseFloat(svg.getAttribute("height"));
+    var canvas = svg ? null : view.querySelector("canvas.graph-canvas");
+    if (!svg && !canvas) return;
+    var W = parseFloat((svg || canvas).getAttribute(svg ? "width" : "data-width"));
+    var H = parseFloat((svg || canvas).getAttribute(svg ? "height" : "data-height"));
     if (!isNaN(H)) view.style.height = Math.max(180, Math.min(520, H + 20)) + "px";
-    svg.setAttribute("width", "100%");
-    svg.setAttribute("height", "100%");
-    svg.removeAttribute("viewBox");
-    var t = state.transform;
-    function apply() { g.setAttribute("transform", "translate(" + t.x + "," + t.y + ") scale(" + t.k + ")"); }
+    var t = state.transform, picture;
+    if (svg) {
+      var g = svg.querySelector(".viewport");
+      svg.setAttribute("width", "100%");
+      svg.setAttribute("height", "100%");
+      svg.removeAttribute("viewBox");
+      picture = {
+        apply: function () { g.setAttribute("transform", "translate(" + t.x + "," + t.y + ") scale(" + t.k + ")"); },
+        draw: null,
+        nodeAt: function (ev) {
+          var node = ev.target.closest && ev.target.closest(".node");
+          return node && section.contains(node) ? parseInt(node.getAttribute("data-id"), 10) : null;
+        }
+      };
+    } else {
+      picture = canvasGraph(view, canvas, data, state);
+    }
+    state.redraw = picture.draw;
+    function apply() { picture.apply(); }
     function fit() {
       var vw = view.clientWidth || 800, vh = view.clientHeight || 520;
       var k = Math.min(vw / W, vh / H, 1.5);
@@ -147,6 +286,7 @@
       t.x = cx - (cx - t.x) * k / t.k; t.y = cy - (cy - t.y) * k / t.k; t.k = k; apply();
     }
     if (!t.k) fit(); else apply();
+    if (picture.draw) picture.draw();  // at once, not at the next frame: in the page as opened
     view.addEventListener("wheel", function (ev) {
       ev.preventDefault();
       var r = view.getBoundingClientRect();
@@ -164,8 +304,8 @@
       if (!drag) return;
       var moved = drag.moved; drag = null; view.classList.remove("dragging");
       if (moved) return;
-      var node = ev.target.closest && ev.target.closest(".node");
-      if (node && section.contains(node)) select(section, data, state, parseInt(node.getAttribute("data-id"), 10));
+      var id = picture.nodeAt(ev);
+      if (id !== null) select(section, data, state, id);
     });
     section.querySelector(".fit").addEventListener("click", fit);
     section.querySelector(".zoom-in").addEventListener("click", function () { zoom(1.4, view.clientWidth / 2, view.clientHeight / 2); });
@@ -177,50 +317,62 @@
     section.querySelectorAll(".selected").forEach(function (e) { e.classList.remove("selected"); });
     section.querySelectorAll('[data-id="' + id + '"]').forEach(function (e) { if (!e.classList.contains("details")) e.classList.add("selected"); });
     section.setAttribute("data-selected", id);
+    if (state.redraw) state.redraw();
     showDetails(section, data, id);
   }
 
-  // the table of all tasks, problems first; the first ROWS rows until asked for all (a DOM
-  // of thousands of rows makes the page slow to open)
-  var ROWS = 300, ORDER = {failed: 0, running: 1, pending: 2, unknown: 3, partial: 4, missing: 5, done: 6};
+  // the table of all tasks, problems first: the first ROWS rows, ROWS more whenever it is
+  // scrolled near its end, all when asked (laying out a table of thousands of rows, even
+  // 300, takes Chromium longer than the rest of the page)
+  var ROWS = 50, ORDER = {failed: 0, running: 1, pending: 2, unknown: 3, partial: 4, missing: 5, done: 6};
   function fillTable(section, data, state) {
     var body = section.querySelector("table.tasks tbody"), filter = section.querySelector(".filter");
     var order = data.nodes.map(function (n) { return n.id; }).sort(function (a, b) {
       return (ORDER[data.nodes[a].state] - ORDER[data.nodes[b].state]) || a - b;
     });
-    var all = false;
-    function render() {
-      var q = (filter.value || "").toLowerCase(), shown = 0, matched = 0;
-      body.innerHTML = "";
-      order.forEach(function (id) {
+    var matches = [], shown = 0, box = section.querySelector(".task-table");
+    function render() {  // the rows of the tasks that match the filter, from the top
+      var q = (filter.value || "").toLowerCase();
+      matches = order.filter(function (id) {
         var n = data.nodes[id];
-        if (q && (n.family + " " + n.params + " " + n.state).toLowerCase().indexOf(q) < 0) return;
-        matched++;
-        if (!all && shown >= ROWS) return;
-        shown++;
-        var c = n.counts, row = el("tr", {"class": "row state-" + n.state, "data-id": id, "data-family": n.family, "data-state": n.state});
-        var fam = el("td", {"class": "family"}, n.family);
-        if (n.kind !== "workflow") fam.appendChild(el("small", {}, " (" + n.kind + ")"));
-        row.appendChild(fam);
-        row.appendChild(el("td", {"class": "params"}, n.params));
-        var st = el("td", {"class": "state"}), dot = el("i");
-        dot.style.background = STATE_COLORS[n.state] || "#000";
-        st.appendChild(dot); st.appendChild(document.createTextNode(n.state)); row.appendChild(st);
-        ["done", "running", "pending", "failed", "missing", "total"].forEach(function (s) { row.appendChild(el("td", {"class": "n-" + s}, c[s])); });
-        var fb = n.failed_branches || [];
-        row.appendChild(el("td", {"class": "failed-branches"}, fb.slice(0, 10).join(", ") + (fb.length > 10 ? ", \u2026" : "")));
-        row.appendChild(el("td", {"class": "jobs"}, n.jobs ? Object.keys(n.jobs.counts).sort().map(function (s) { return n.jobs.counts[s] + " " + s; }).join(", ") : ""));
-        var o = n.outputs || {}, dirs = o.dirs || [], more = dirs.length - 1 + (o.more_dirs || 0);
-        row.appendChild(el("td", {"class": "outputs"}, (dirs[0] || "") + (more > 0 ? " (+" + more + ")" : "")));
-        row.addEventListener("click", function () { select(section, data, state, id); });
-        if (id === state.selected) row.classList.add("selected");
-        body.appendChild(row);
+        return !q || (n.family + " " + n.params + " " + n.state).toLowerCase().indexOf(q) >= 0;
       });
-      section.querySelector(".shown").textContent = shown + " of " + matched + " shown";
-      section.querySelector(".show-all").style.display = shown < matched ? "" : "none";
+      body.innerHTML = "";
+      shown = 0;
+      more(ROWS);
+    }
+    function more(count) {  // the next count rows
+      var upto = Math.min(matches.length, shown + count);
+      for (; shown < upto; shown++) body.appendChild(rowOf(matches[shown]));
+      section.querySelector(".shown").textContent = shown + " of " + matches.length + " shown";
+      section.querySelector(".show-all").style.display = shown < matches.length ? "" : "none";
+    }
+    function rowOf(id) {  // the row of one task
+      var n = data.nodes[id];
+      var c = n.counts, row = el("tr", {"class": "row state-" + n.state, "data-id": id, "data-family": n.family, "data-state": n.state});
+      var fam = el("td", {"class": "family"}, n.family);
+      if (n.kind !== "workflow") fam.appendChild(el("small", {}, " (" + n.kind + ")"));
+      row.appendChild(fam);
+      row.appendChild(el("td", {"class": "params"}, n.params));
+      var st = el("td", {"class": "state"}), dot = el("i");
+      dot.style.background = STATE_COLORS[n.state] || "#000";
+      st.appendChild(dot); st.appendChild(document.createTextNode(n.state)); row.appendChild(st);
+      ["done", "running", "pending", "failed", "missing", "total"].forEach(function (s) { row.appendChild(el("td", {"class": "n-" + s}, c[s])); });
+      var fb = n.failed_branches || [];
+      row.appendChild(el("td", {"class": "failed-branches"}, fb.slice(0, 10).join(", ") + (fb.length > 10 ? ", \u2026" : "")));
+      row.appendChild(el("td", {"class": "jobs"}, n.jobs ? Object.keys(n.jobs.counts).sort().map(function (s) { return n.jobs.counts[s] + " " + s; }).join(", ") : ""));
+      var o = n.outputs || {}, dirs = o.dirs || [], others = dirs.length - 1 + (o.more_dirs || 0);
+      row.appendChild(el("td", {"class": "outputs"}, (dirs[0] || "") + (others > 0 ? " (+" + others + ")" : "")));
+      row.appendChild(el("td", {"class": "sandbox"}, n.sandbox || ""));
+      row.addEventListener("click", function () { select(section, data, state, id); });
+      if (id === state.selected) row.classList.add("selected");
+      return row;
     }
     filter.addEventListener("input", render);
-    section.querySelector(".show-all").addEventListener("click", function () { all = true; render(); });
+    section.querySelector(".show-all").addEventListener("click", function () { more(matches.length); });
+    box.addEventListener("scroll", function () {
+      if (shown < matches.length && box.scrollTop + box.clientHeight > box.scrollHeight - 200) more(ROWS);
+    });
     render();
   }
 
