@@ -8,7 +8,7 @@ lists each directory once, then answers for all of them from the listings.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import luigi
@@ -17,17 +17,29 @@ from law_core.errors import TargetError
 from law_core.targets.file import FileSystemTarget
 
 
+class LazyTargets(Mapping):
+    """Targets built only when asked for, whose file locations may be known without
+    building them: a collection of a million outputs then checks existence from the
+    locations alone. Subclasses implement the Mapping methods and :meth:`locations`."""
+
+    def located_names(self) -> dict[tuple[Any, str], list[tuple[Any, str]]] | None:
+        """The leaf file targets' basenames with their keys, by (file system, directory),
+        or None when they are known only by building the targets."""
+        return None
+
+
 class TargetCollection(luigi.Target):
     """Targets keyed by branch number (or any key), existing when enough of them do.
 
     ``threshold``: a value <= 1 is the fraction of targets that must exist, a value > 1
-    an absolute count.
+    an absolute count. :class:`LazyTargets` are kept as they are (not built).
     """
 
     def __init__(
         self, targets: Mapping[Any, Any] | Sequence[Any], threshold: float = 1.0
     ):
-        self.targets: dict[Any, Any] = (
+        self.targets: Mapping[Any, Any] = (
+            targets if isinstance(targets, LazyTargets) else
             dict(targets) if isinstance(targets, Mapping) else dict(enumerate(targets))
         )
         self.threshold = threshold
@@ -62,18 +74,14 @@ class TargetCollection(luigi.Target):
 
     def existing_keys(self) -> set[Any]:
         """Keys of the targets that exist, from one listing per directory."""
+        located = (self.targets.located_names() if isinstance(self.targets, LazyTargets)
+                   else None)
+        if located is not None:
+            return _existing_from_listings(located)
         existing: set[Any] = set()
         # (file system, directory) -> [(key, basename)]; file systems compare by identity
         by_directory: dict[tuple[Any, str], list[tuple[Any, str]]] = {}
-        # isinstance() on luigi's abstract target classes is slow: asked once per type
-        file_types: dict[type, bool] = {}
-
-        def is_file_target(t: Any) -> bool:
-            known = file_types.get(type(t))
-            if known is None:
-                known = file_types[type(t)] = isinstance(t, FileSystemTarget)
-            return known
-
+        is_file_target = _file_target_test()
         for key, value in self.targets.items():
             leaves = (value,) if is_file_target(value) else leaf_targets(value)
             if not leaves or not all(map(is_file_target, leaves)):
@@ -87,14 +95,7 @@ class TargetCollection(luigi.Target):
                 if entries is None:
                     entries = by_directory[group] = []
                 entries.append((key, basename))
-        missing_leaf: set[Any] = set()
-        present_leaf: set[Any] = set()
-        for (fs, directory), entries in by_directory.items():
-            names = fs.existing_names(directory, {basename for _, basename in entries})
-            for key, basename in entries:
-                (present_leaf if basename in names else missing_leaf).add(key)
-        existing |= present_leaf - missing_leaf
-        return existing
+        return existing | _existing_from_listings(by_directory)
 
     def count(self) -> tuple[int, int]:
         """(number of existing targets, number of targets)."""
@@ -125,7 +126,10 @@ class SiblingFileCollection(TargetCollection):
 
     def __init__(self, targets: Mapping[Any, Any] | Sequence[Any], threshold: float = 1.0):
         super().__init__(targets, threshold)
-        dirs = {(id(t.fs), t.dirname) for v in self.targets.values() for t in leaf_targets(v)}
+        is_file_target = _file_target_test()
+        dirs = {(id(t.fs), t.path.rstrip("/").rpartition("/")[0] or "/")
+                for v in self.targets.values()
+                for t in ((v,) if is_file_target(v) else leaf_targets(v))}
         if len(dirs) > 1:
             raise TargetError(
                 f"a SiblingFileCollection needs all files in one directory, these are in "
@@ -136,6 +140,32 @@ class SiblingFileCollection(TargetCollection):
 
 class NestedSiblingFileCollection(TargetCollection):
     """A collection of files spread over several directories, one listing for each."""
+
+
+def _file_target_test() -> Callable[[Any], bool]:
+    """isinstance(t, FileSystemTarget), asked once per type: on luigi's abstract target
+    classes it is slow, and collections ask it for every target."""
+    known: dict[type, bool] = {}
+
+    def is_file_target(target: Any) -> bool:
+        answer = known.get(type(target))
+        if answer is None:
+            answer = known[type(target)] = isinstance(target, FileSystemTarget)
+        return answer
+
+    return is_file_target
+
+
+def _existing_from_listings(by_directory: dict[tuple[Any, str], list[tuple[Any, str]]]
+                            ) -> set[Any]:
+    """Keys all of whose files are in their directory's listing."""
+    present: set[Any] = set()
+    missing: set[Any] = set()
+    for (fs, directory), entries in by_directory.items():
+        names = fs.existing_names(directory, [basename for _, basename in entries])
+        present |= {key for key, basename in entries if basename in names}
+        missing |= {key for key, basename in entries if basename not in names}
+    return present - missing if missing else present
 
 
 def leaf_targets(structure: Any) -> list[Any]:

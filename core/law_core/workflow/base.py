@@ -12,11 +12,9 @@ of 100000 branches builds its map once and no branch goes through luigi's constr
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import luigi
@@ -335,14 +333,13 @@ class Workflow(Task):
         """The outputs of the selected branches, complete at the acceptance threshold."""
         cached = self.__dict__.get("_collection")
         if cached is None:
-            # the branch tasks made here only to ask for their outputs are not kept (a
-            # million of them would take gigabytes), and the garbage collector waits: it
-            # would scan the growing heap again and again
-            known = self.__dict__.get("_branch_tasks") or {}
-            with _collector_paused():
-                outputs = {b: (known.get(b) or self._transient_branch(b)).output()
-                           for b in self.selected_branches()}
-            cached = TargetCollection(outputs, threshold=self.acceptance)
+            # outputs are built when asked for, by branch tasks that are not kept (a
+            # million would take gigabytes); their existence is known from a pattern of
+            # their paths where output() follows one (law_core.workflow.branch_outputs)
+            from law_core.workflow.branch_outputs import BranchOutputs
+
+            cached = TargetCollection(BranchOutputs(self, self.selected_branches()),
+                                      threshold=self.acceptance)
             self.__dict__["_collection"] = cached
         return cached
 
@@ -353,7 +350,9 @@ class Workflow(Task):
 
     def missing_branches(self) -> list[int]:
         """Selected branches whose outputs do not all exist (one listing per directory)."""
-        return [b for b, _ in self.output_collection().iter_missing()]
+        collection = self.output_collection()
+        existing = collection.existing_keys()
+        return [b for b in collection.targets if b not in existing]
 
     def max_failures(self) -> float:
         """How many branches may fail before the workflow fails (from ``--tolerance``)."""
@@ -468,18 +467,6 @@ def add_job_manager_parameters(cls: type[Workflow] = Workflow) -> None:
 
 
 add_job_manager_parameters()
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off while many objects are made at once."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _short_list(items: list[int], limit: int = 10) -> str:

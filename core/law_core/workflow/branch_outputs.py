@@ -1,0 +1,223 @@
+"""The outputs of a workflow's branches: built when asked for, located by a pattern.
+
+A workflow's collection holds one output per branch; building a million of them costs
+more than checking whether they exist. Most branch ``output()`` methods differ between
+branches only in the branch number written into a path (``f"hist_{self.branch}.json"``).
+:func:`output_pattern` calls ``output()`` once with a stand-in for the branch number that
+is written as a marker, that follows ``+ - * // %`` with integers (``self.branch // 1000``
+for a directory per thousand files), and that notes every other use (comparisons, a lookup
+in the branch map, ...). When the number was only written, the marked paths are a pattern
+from which every branch's paths follow by substitution. The pattern is used only after it has
+reproduced the real outputs of sampled branches; in every other case the outputs are
+built one by one, as ``output()`` says.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from law_core.targets.collection import LazyTargets, leaf_targets
+from law_core.targets.file import FileSystemTarget
+
+#: below this many branches the outputs are simply built
+PATTERN_MIN_BRANCHES = 16
+
+#: the stand-in's value: if it shows up in a path, the number was used unseen
+_STAND_IN_VALUE = 918273645
+_MARKER = "XLAWCOREBRANCH{}X"
+_MARKER_RE = re.compile(r"XLAWCOREBRANCH(\d+)X")
+
+#: comparisons whose answer is the same for every branch number (>= 0)
+_BRANCH_AGNOSTIC = {("__eq__", -1), ("__ne__", -1), ("__lt__", 0), ("__ge__", 0),
+                    ("__gt__", -1), ("__le__", -1)}
+
+
+class _BranchStandIn(int):
+    """The branch number while ``output()`` is probed (or a value computed from it by
+    ``+ - * // %`` with an int, ``fn``): written as a marker, any other use noted in
+    ``uses``."""
+
+    def __new__(cls, specs: list[tuple[Any, str]], uses: list[str], fn: Any = None,
+                value: int = _STAND_IN_VALUE) -> _BranchStandIn:
+        self = super().__new__(cls, value)
+        self.specs, self.uses, self.fn = specs, uses, fn
+        return self
+
+    def __format__(self, spec: str) -> str:
+        format(0, spec)  # an invalid spec raises as for an int
+        key = (self.fn, spec)
+        if key not in self.specs:
+            self.specs.append(key)
+        return _MARKER.format(self.specs.index(key))
+
+    def __str__(self) -> str:
+        return self.__format__("")
+
+    __repr__ = __str__
+
+
+def _noting(name: str) -> Callable[..., Any]:
+    plain = getattr(int, name)
+
+    def method(self: _BranchStandIn, *args: Any) -> Any:
+        if not (self.fn is None and len(args) == 1 and type(args[0]) is int
+                and (name, args[0]) in _BRANCH_AGNOSTIC):
+            self.uses.append(name)
+        return plain(self, *args)
+
+    method.__name__ = name
+    return method
+
+
+def _deriving(name: str) -> Callable[..., Any]:
+    """``stand_in OP n`` with an int ``n``: a stand-in for the result, which follows from
+    any branch number the same way."""
+    plain = getattr(int, name)
+
+    def method(self: _BranchStandIn, other: Any) -> Any:
+        if type(other) is not int:
+            self.uses.append(name)
+            return plain(self, other)
+        inner = self.fn
+
+        def fn(branch: int) -> int:
+            return plain(branch if inner is None else inner(branch), other)
+
+        return _BranchStandIn(self.specs, self.uses, fn, plain(int.__int__(self), other))
+
+    method.__name__ = name
+    return method
+
+
+for _name in ("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__hash__",
+              "__bool__", "__int__", "__float__", "__index__",
+              "__rfloordiv__", "__truediv__", "__rtruediv__", "__rmod__",
+              "__divmod__", "__rdivmod__", "__pow__", "__rpow__", "__neg__", "__pos__",
+              "__abs__", "__invert__", "__and__", "__rand__", "__or__", "__ror__", "__xor__",
+              "__rxor__", "__lshift__", "__rlshift__", "__rshift__", "__rrshift__",
+              "__round__", "__trunc__", "__floor__", "__ceil__", "to_bytes", "bit_length",
+              "bit_count", "as_integer_ratio", "conjugate", "__getnewargs__",
+              "__reduce__", "__reduce_ex__", "__sizeof__"):
+    setattr(_BranchStandIn, _name, _noting(_name))
+for _name in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",
+              "__floordiv__", "__mod__"):
+    setattr(_BranchStandIn, _name, _deriving(_name))
+
+
+class OutputPattern:
+    """The file locations of every branch's outputs, from one probed ``output()``."""
+
+    def __init__(self, leaves: list[tuple[Any, list[str]]], specs: list[tuple[Any, str]]):
+        #: (file system, path split at the markers: text, spec index, text, ...)
+        self.leaves = leaves
+        #: per marker: how its value follows from the branch number (None: it is the
+        #: number), and its format spec
+        self.specs = specs
+
+    def paths(self, branch: int) -> list[str]:
+        return [self._path(parts, branch) for _, parts in self.leaves]
+
+    def _path(self, parts: list[str], branch: int) -> str:
+        pieces = list(parts)
+        for i in range(1, len(pieces), 2):
+            fn, spec = self.specs[int(pieces[i])]
+            pieces[i] = format(branch if fn is None else fn(branch), spec)
+        return "".join(pieces)
+
+    def located_names(self, branches: list[int]
+                      ) -> dict[tuple[Any, str], list[tuple[int, str]]]:
+        """The branches' basenames by (file system, directory)."""
+        located: dict[tuple[Any, str], list[tuple[int, str]]] = {}
+        for fs, parts in self.leaves:
+            if len(parts) == 3 and "/" not in parts[2] and self.specs[int(parts[1])] == (
+                    None, ""):
+                # the common f".../name_{self.branch}.json": one directory, one str() each
+                directory, _, head = parts[0].rpartition("/")
+                tail = parts[2]
+                located.setdefault((fs, directory or "/"), []).extend(
+                    [(b, f"{head}{b}{tail}") for b in branches])
+                continue
+            for branch in branches:
+                directory, _, basename = self._path(parts, branch).rstrip("/").rpartition("/")
+                located.setdefault((fs, directory or "/"), []).append((branch, basename))
+        return located
+
+
+def output_pattern(make_branch: Callable[[int], Any], samples: list[int]
+                   ) -> OutputPattern | None:
+    """The pattern of the outputs of the branch tasks ``make_branch(n)`` makes, checked on
+    the branches ``samples``; None when the outputs do not follow one."""
+    specs: list[tuple[Any, str]] = []
+    uses: list[str] = []
+    try:
+        probed = leaf_targets(make_branch(_BranchStandIn(specs, uses)).output())
+        leaves = [(t.fs, _MARKER_RE.split(t.path)) for t in probed
+                  if isinstance(t, FileSystemTarget)]
+    except Exception:  # noqa: BLE001 - output() needs the real number: no pattern
+        return None
+    if uses or not probed or len(leaves) != len(probed) or any(
+            str(_STAND_IN_VALUE) in "".join(parts) for _, parts in leaves):
+        return None
+    pattern = OutputPattern(leaves, specs)
+    types = [type(t) for t in probed]
+    for branch in samples:
+        try:
+            real = leaf_targets(make_branch(branch).output())
+        except Exception:  # noqa: BLE001 - its own error shows when it is built
+            return None
+        if (len(real) != len(leaves) or [type(t) for t in real] != types
+                or any(t.fs is not fs for t, (fs, _) in zip(real, leaves))
+                or [t.path for t in real] != pattern.paths(branch)):
+            return None
+    return pattern
+
+
+class BranchOutputs(LazyTargets):
+    """The outputs of a workflow's selected branches, keyed by branch number, each built
+    (and kept) when first asked for; their locations from an :class:`OutputPattern` when
+    the outputs follow one."""
+
+    def __init__(self, workflow: Any, branches: list[int]):
+        self._workflow = workflow
+        self._index = dict.fromkeys(branches)
+        self._built: dict[int, Any] = {}
+        self._pattern: OutputPattern | None | bool = False  # False: not asked yet
+
+    def __getstate__(self) -> dict[str, Any]:
+        # what was built or probed is found again where it is needed (a pattern's
+        # functions do not pickle)
+        return {**self.__dict__, "_built": {}, "_pattern": False}
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._index)
+
+    def __contains__(self, branch: object) -> bool:
+        return branch in self._index
+
+    def __getitem__(self, branch: int) -> Any:
+        built = self._built.get(branch)
+        if built is None:
+            if branch not in self._index:
+                raise KeyError(branch)
+            built = self._built[branch] = self._branch(branch).output()
+        return built
+
+    def _branch(self, branch: int) -> Any:
+        known = self._workflow.__dict__.get("_branch_tasks") or {}
+        return known.get(branch) or self._workflow._transient_branch(branch)
+
+    def located_names(self) -> dict[tuple[Any, str], list[tuple[int, str]]] | None:
+        if self._pattern is False:
+            keys = list(self._index)
+            self._pattern = None
+            if len(keys) >= PATTERN_MIN_BRANCHES:
+                samples = sorted({keys[0], keys[1], keys[len(keys) // 2], keys[-1]})
+                self._pattern = output_pattern(self._workflow._transient_branch, samples)
+        if self._pattern is None:
+            return None
+        return self._pattern.located_names(list(self._index))
