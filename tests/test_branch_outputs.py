@@ -33,6 +33,7 @@ class Shaped(law.LocalWorkflow):
             "twice": lambda: f"{b}/out_{b}.json",
             "per_ten": lambda: f"d{b // 10:04d}/out_{b}.json",  # files spread over dirs
             "shifted": lambda: f"out_{2 * (b - 3) % 7}_{b}.json",
+            "braces": lambda: "{x}_" + f"{b // 10}/{{{b:>3}}}.json",
             "percent": lambda: "out_%d.json" % b,
             "plus_one": lambda: f"out_{b + 1}.json",
             "branch_data": lambda: f"{self.branch_data}.json",
@@ -69,7 +70,8 @@ def workflow_with_files(tmp_path, how):
     return Shaped(base=str(tmp_path), how=how, branches=())  # a fresh instance
 
 
-FOLLOW_PATTERN = ["fstring", "str", "padded", "twice", "per_ten", "shifted", "plus_one"]
+FOLLOW_PATTERN = ["fstring", "str", "padded", "twice", "per_ten", "shifted", "plus_one",
+                  "braces"]
 NO_PATTERN = ["percent", "branch_data", "first_special", "one_special",
               "task_id", "sliced"]
 

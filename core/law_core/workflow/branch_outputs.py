@@ -117,14 +117,30 @@ class OutputPattern:
         self.specs = specs
 
     def paths(self, branch: int) -> list[str]:
-        return [self._path(parts, branch) for _, parts in self.leaves]
+        return [self._renderer(parts)(branch) for _, parts in self.leaves]
 
-    def _path(self, parts: list[str], branch: int) -> str:
-        pieces = list(parts)
-        for i in range(1, len(pieces), 2):
-            fn, spec = self.specs[int(pieces[i])]
-            pieces[i] = format(branch if fn is None else fn(branch), spec)
-        return "".join(pieces)
+    def _renderer(self, parts: list[str]) -> Callable[[int], str]:
+        """The function that writes the path ``parts`` describe for a branch number."""
+        markers = [(i, *self.specs[int(parts[i])]) for i in range(1, len(parts), 2)]
+        if not any("{" in spec or "}" in spec for _, _, spec in markers):
+            # one str.format() per path: the text with its braces doubled, markers as fields
+            text = "".join(
+                part.replace("{", "{{").replace("}", "}}") if i % 2 == 0 else
+                f"{{{i // 2}:{self.specs[int(part)][1]}}}" for i, part in enumerate(parts))
+            fns = [fn for _, fn, _ in markers]
+            if len(fns) == 1 and fns[0] is not None:
+                fn, write = fns[0], text.format
+                return lambda branch: write(fn(branch))
+            return lambda branch: text.format(*[b if fn is None else fn(b) for b in
+                                                [branch] for fn in fns])
+
+        def render(branch: int) -> str:
+            pieces = list(parts)
+            for i, fn, spec in markers:
+                pieces[i] = format(branch if fn is None else fn(branch), spec)
+            return "".join(pieces)
+
+        return render
 
     def located_names(self, branches: list[int]
                       ) -> dict[tuple[Any, str], list[tuple[int, str]]]:
@@ -139,9 +155,14 @@ class OutputPattern:
                 located.setdefault((fs, directory or "/"), []).extend(
                     [(b, f"{head}{b}{tail}") for b in branches])
                 continue
-            for branch in branches:
-                directory, _, basename = self._path(parts, branch).rstrip("/").rpartition("/")
-                located.setdefault((fs, directory or "/"), []).append((branch, basename))
+            render = self._renderer(parts)
+            last_directory, entries = None, []
+            for branch in branches:  # neighbours mostly share a directory
+                directory, _, basename = render(branch).rstrip("/").rpartition("/")
+                if directory != last_directory:
+                    entries = located.setdefault((fs, directory or "/"), [])
+                    last_directory = directory
+                entries.append((branch, basename))
         return located
 
 
