@@ -82,18 +82,22 @@ class TargetCollection(luigi.Target):
         # (file system, directory) -> [(key, basename)]; file systems compare by identity
         by_directory: dict[tuple[Any, str], list[tuple[Any, str]]] = {}
         is_file_target = _file_target_test()
+        last: tuple[Any, str] | None = None
+        entries: list[tuple[Any, str]] = []
         for key, value in self.targets.items():
-            leaves = (value,) if is_file_target(value) else leaf_targets(value)
-            if not leaves or not all(map(is_file_target, leaves)):
-                if all(t.exists() for t in leaves):
-                    existing.add(key)
-                continue
+            if is_file_target(value):
+                leaves: Any = (value,)
+            else:
+                leaves = leaf_targets(value)
+                if not leaves or not all(map(is_file_target, leaves)):
+                    if all(t.exists() for t in leaves):
+                        existing.add(key)
+                    continue
             for t in leaves:
                 directory, _, basename = t.path.rstrip("/").rpartition("/")
-                group = (t.fs, directory or "/")
-                entries = by_directory.get(group)
-                if entries is None:
-                    entries = by_directory[group] = []
+                if last is None or last[1] != directory or last[0] is not t.fs:
+                    last = (t.fs, directory)  # neighbours mostly share a directory
+                    entries = by_directory.setdefault((t.fs, directory or "/"), [])
                 entries.append((key, basename))
         return existing | _existing_from_listings(by_directory)
 
