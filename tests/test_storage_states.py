@@ -58,9 +58,21 @@ class StandInInterface(FileInterface):
     def _path(self, uri):
         with open(os.path.join(ROOT, "requests.log"), "a") as log:
             log.write(uri + "\\n")
-        if os.path.exists(os.path.join(ROOT, "down")):
-            raise ConnectionRefusedError(errno.ECONNREFUSED, "connection refused (stand-in)",
-                                         uri)
+        down = os.path.join(ROOT, "down")
+        if os.path.exists(down):
+            # empty: down; a number: down for that many requests of the submitting side
+            # (jobs, which run with LAW_CORE_JOB set, get through)
+            with open(down) as f:
+                left = f.read().strip()
+            if left and "LAW_CORE_JOB" not in os.environ:
+                if left == "1":
+                    os.remove(down)
+                else:
+                    with open(down, "w") as f:
+                        f.write(str(int(left) - 1))
+            if not left or "LAW_CORE_JOB" not in os.environ:
+                raise ConnectionRefusedError(errno.ECONNREFUSED,
+                                             "connection refused (stand-in)", uri)
         return os.path.join(ROOT, "data", uri.split("://", 1)[1].lstrip("/"))
 
     def credential(self, uri):
@@ -159,6 +171,22 @@ class Letters(law.LocalWorkflow):
     def run(self):
         ran(f"Letters {self.branch}")
         self.output().dump({"letter": self.branch_data})
+
+
+class Hiccup(law.LocalWorkflow):
+    """One branch, whose job makes the storage refuse the next 4 requests of the submitting
+    side once its output is written: the check of it meets a storage down a while."""
+
+    def create_branch_map(self):
+        return [0]
+
+    def output(self):
+        return RemoteFileTarget(f"/Hiccup/{self.branch}.json", fs=FS)
+
+    def run(self):
+        self.output().dump({})
+        with open(os.path.join(ROOT, "down"), "w") as f:
+            f.write("4")
 
 
 class Words(Letters):
@@ -335,6 +363,29 @@ def test_no_job_is_submitted_when_the_credential_ends_before_the_jobs_would(
     assert len(analysis.jobs.jobs()) == 3  # type: ignore[attr-defined]
     assert sorted(p.name for p in (analysis.storage / "data" / "store" / "Letters").iterdir()) == [
         "0.json", "1.json", "2.json"]
+
+
+def test_a_storage_down_while_jobs_are_polled_counts_against_poll_fails(
+        remote_analysis: Analysis) -> None:
+    analysis = remote_analysis
+    # the check of the finished job's output meets the storage down (2 requests per check,
+    # retries = 1): two failed polls, then it answers
+    analysis.config("[Hiccup]\npoll_interval = 0.2s\npoll_fails = 2\n")
+    result = _ok(analysis.run("states.Hiccup", "--workflow", "processes"))
+    assert "the check of finished jobs' outputs failed (1 of 2 allowed, --poll-fails)" in \
+        result.stderr, result.stderr
+    assert "(2 of 2 allowed" in result.stderr and "(3 of" not in result.stderr
+    assert (analysis.storage / "data" / "store" / "Hiccup" / "0.json").exists()
+    assert len(analysis.jobs.jobs()) == 1  # type: ignore[attr-defined]
+
+    # allowed fewer failures than the storage is down: the run stops, saying why
+    (analysis.storage / "data" / "store" / "Hiccup" / "0.json").unlink()
+    analysis.config("[Hiccup]\npoll_interval = 0.2s\npoll_fails = 1\n")
+    stopped = analysis.run("states.Hiccup", "--workflow", "processes")
+    assert stopped.returncode == 1, stopped.stdout + stopped.stderr
+    assert "failed 2 times in a row" in stopped.stderr and "no base answered" in \
+        stopped.stderr, stopped.stderr
+    assert "Traceback" not in stopped.stderr
 
 
 # the pieces

@@ -41,7 +41,14 @@ from typing import Any, ClassVar
 from law_core.arguments import task_arguments
 from law_core.config import CONFIG_ENV, get_config
 from law_core.environment import declared_forwarding
-from law_core.errors import BatchToolTimeout, JobSubmissionError, LawCoreError, WorkflowError
+from law_core.errors import (
+    BatchToolTimeout,
+    CredentialError,
+    JobSubmissionError,
+    LawCoreError,
+    StorageUnreachableError,
+    WorkflowError,
+)
 from law_core.events import JobEvent, emit_job_event
 from law_core.settings import Settings
 from law_core.targets.collection import target_uris
@@ -317,14 +324,21 @@ class RemoteJobManager(JobManager):
                 self._poll(submission)
                 self._check_outputs_of_finished(submission)
                 query_failures = 0
-            except Exception as err:  # a flaky or slow scheduler: tolerated a few times
-                if isinstance(err, LawCoreError) and not isinstance(err, BatchToolTimeout):
+            except Exception as err:
+                # a flaky or slow scheduler, a storage that does not answer the check of
+                # finished jobs' outputs for a while: tolerated a few times (the jobs go
+                # on); an ended credential does not come back by waiting
+                if isinstance(err, LawCoreError) and not isinstance(
+                        err, (BatchToolTimeout, StorageUnreachableError)) or isinstance(
+                        err, CredentialError):
                     raise
                 query_failures += 1
-                logger.warning("status query failed (%d of %d allowed): %s",
-                               query_failures, wf.poll_fails, err)
+                what = ("the check of finished jobs' outputs" if isinstance(
+                    err, StorageUnreachableError) else "the status query")
+                logger.warning("%s failed (%d of %d allowed, --poll-fails): %s",
+                               what, query_failures, wf.poll_fails, err)
                 if query_failures > wf.poll_fails:
-                    raise WorkflowError(f"status queries to {self.name} failed "
+                    raise WorkflowError(f"polling the jobs of {self.name} failed "
                                         f"{query_failures} times in a row: {err}") from err
             self._submit_due(submission)
             submission.save()
@@ -333,7 +347,9 @@ class RemoteJobManager(JobManager):
             failures = self._final_failures(submission)
             if wf.no_poll or len(failures) > wf.max_failures():
                 return failures
-            if not submission.with_status(UNSUBMITTED, SUBMITTING, RETRY, *ACTIVE):
+            if not submission.with_status(UNSUBMITTED, SUBMITTING, RETRY, *ACTIVE) and all(
+                    job.extra.get("outputs_checked")  # else the storage did not answer
+                    for job in submission.with_status(FINISHED)):
                 return failures
             if wf.walltime > 0 and time.monotonic() - started > wf.walltime * 3600:
                 raise WorkflowError(
