@@ -131,8 +131,8 @@ class OutputPattern:
             if len(fns) == 1 and fns[0] is not None:
                 fn, write = fns[0], text.format
                 return lambda branch: write(fn(branch))
-            return lambda branch: text.format(*[b if fn is None else fn(b) for b in
-                                                [branch] for fn in fns])
+            return lambda branch: text.format(
+                *[branch if fn is None else fn(branch) for fn in fns])
 
         def render(branch: int) -> str:
             pieces = list(parts)
