@@ -34,7 +34,7 @@ class Shaped(law.LocalWorkflow):
             "per_ten": lambda: f"d{b // 10:04d}/out_{b}.json",  # files spread over dirs
             "shifted": lambda: f"out_{2 * (b - 3) % 7}_{b}.json",
             "braces": lambda: "{x}_" + f"{b // 10}/{{{b:>3}}}.json",
-            "percent": lambda: "out_%d.json" % b,
+            "percent": lambda: "out_%d.json" % b,  # noqa: UP031 - the case under test
             "plus_one": lambda: f"out_{b + 1}.json",
             "branch_data": lambda: f"{self.branch_data}.json",
             "first_special": lambda: "first.json" if b == 0 else f"out_{b}.json",
