@@ -20,7 +20,7 @@ from law_core.targets.file import FileSystemTarget
 class LazyTargets(Mapping):
     """Targets built only when asked for, whose file locations may be known without
     building them: a collection of a million outputs then checks existence from the
-    locations alone. Subclasses implement the Mapping methods and :meth:`locations`."""
+    locations alone. Subclasses implement the Mapping methods and :meth:`located_names`."""
 
     def located_names(self) -> dict[tuple[Any, str], list[tuple[Any, str]]] | None:
         """The leaf file targets' basenames with their keys, by (file system, directory),
@@ -109,12 +109,12 @@ class TargetCollection(luigi.Target):
         return self.count()[0] >= self.required_count()
 
     def iter_existing(self) -> Iterator[tuple[Any, Any]]:
-        existing = self.existing_keys()
-        return ((k, t) for k, t in self.targets.items() if k in existing)
+        existing = self.existing_keys()  # keys first: lazy targets are built only if wanted
+        return ((k, self.targets[k]) for k in self.targets if k in existing)
 
     def iter_missing(self) -> Iterator[tuple[Any, Any]]:
         existing = self.existing_keys()
-        return ((k, t) for k, t in self.targets.items() if k not in existing)
+        return ((k, self.targets[k]) for k in self.targets if k not in existing)
 
     def remove(self) -> None:
         for target in (t for value in self.targets.values() for t in leaf_targets(value)):
