@@ -34,6 +34,9 @@ class Shaped(law.LocalWorkflow):
             "per_ten": lambda: f"d{b // 10:04d}/out_{b}.json",  # files spread over dirs
             "shifted": lambda: f"out_{2 * (b - 3) % 7}_{b}.json",
             "braces": lambda: "{x}_" + f"{b // 10}/{{{b:>3}}}.json",
+            "brace_fill": lambda: "d" + format(b // 10, "{>3") + "/" + format(b, "{>4") + ".json",
+            # a slash as fill: the target normalizes 'd//12.json', the samples refuse the pattern
+            "slash_fill": lambda: "d" + format(b, "/>4") + ".json",
             "percent": lambda: "out_%d.json" % b,  # noqa: UP031 - the case under test
             "plus_one": lambda: f"out_{b + 1}.json",
             "branch_data": lambda: f"{self.branch_data}.json",
@@ -71,8 +74,8 @@ def workflow_with_files(tmp_path, how):
 
 
 FOLLOW_PATTERN = ["fstring", "str", "padded", "twice", "per_ten", "shifted", "plus_one",
-                  "braces"]
-NO_PATTERN = ["percent", "branch_data", "first_special", "one_special",
+                  "braces", "brace_fill"]
+NO_PATTERN = ["slash_fill", "percent", "branch_data", "first_special", "one_special",
               "task_id", "sliced"]
 
 

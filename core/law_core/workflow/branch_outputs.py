@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from itertools import groupby
 from typing import Any
 
 from law_core.targets.collection import LazyTargets, leaf_targets
@@ -117,53 +118,62 @@ class OutputPattern:
         self.specs = specs
 
     def paths(self, branch: int) -> list[str]:
-        return [self._renderer(parts)(branch) for _, parts in self.leaves]
+        return [self._render(parts, [branch])[0] for _, parts in self.leaves]
 
-    def _renderer(self, parts: list[str]) -> Callable[[int], str]:
-        """The function that writes the path ``parts`` describe for a branch number."""
-        markers = [(i, *self.specs[int(parts[i])]) for i in range(1, len(parts), 2)]
-        if not any("{" in spec or "}" in spec for _, _, spec in markers):
-            # one str.format() per path: the text with its braces doubled, markers as fields
-            text = "".join(
-                part.replace("{", "{{").replace("}", "}}") if i % 2 == 0 else
-                f"{{{i // 2}:{self.specs[int(part)][1]}}}" for i, part in enumerate(parts))
-            fns = [fn for _, fn, _ in markers]
-            if len(fns) == 1 and fns[0] is not None:
-                fn, write = fns[0], text.format
-                return lambda branch: write(fn(branch))
-            return lambda branch: text.format(
-                *[branch if fn is None else fn(branch) for fn in fns])
-
-        def render(branch: int) -> str:
-            pieces = list(parts)
-            for i, fn, spec in markers:
-                pieces[i] = format(branch if fn is None else fn(branch), spec)
-            return "".join(pieces)
-
-        return render
+    def _render(self, parts: list[str], branches: list[int]) -> list[str]:
+        """The text ``parts`` describe (text, marker index, text, ...), for each branch."""
+        markers = [self.specs[int(parts[i])] for i in range(1, len(parts), 2)]
+        if not markers:
+            return [parts[0]] * len(branches)
+        # the values of each marker, for all branches at once (map: no frame per branch)
+        columns = [branches if fn is None else list(map(fn, branches)) for fn, _ in markers]
+        if any("{" in spec or "}" in spec for _, spec in markers):
+            specs = [spec for _, spec in markers]
+            return ["".join(part if i % 2 == 0 else format(values[i // 2], specs[i // 2])
+                            for i, part in enumerate(parts))
+                    for values in zip(*columns)]
+        # one str.format() per text: its braces doubled, the markers as fields
+        text = "".join(
+            part.replace("{", "{{").replace("}", "}}") if i % 2 == 0 else
+            f"{{{i // 2}:{markers[i // 2][1]}}}" for i, part in enumerate(parts))
+        return list(map(text.format, *columns))
 
     def located_names(self, branches: list[int]
                       ) -> dict[tuple[Any, str], list[tuple[int, str]]]:
         """The branches' basenames by (file system, directory)."""
         located: dict[tuple[Any, str], list[tuple[int, str]]] = {}
         for fs, parts in self.leaves:
-            if len(parts) == 3 and "/" not in parts[2] and self.specs[int(parts[1])] == (
-                    None, ""):
-                # the common f".../name_{self.branch}.json": one directory, one str() each
-                directory, _, head = parts[0].rpartition("/")
-                tail = parts[2]
-                located.setdefault((fs, directory or "/"), []).extend(
-                    [(b, f"{head}{b}{tail}") for b in branches])
+            directories, names = self._directories_and_names(parts, branches)
+            if isinstance(directories, str):  # one directory for all branches
+                located.setdefault((fs, directories or "/"), []).extend(zip(branches, names))
                 continue
-            render = self._renderer(parts)
-            last_directory, entries = None, []
-            for branch in branches:  # neighbours mostly share a directory
-                directory, _, basename = render(branch).rstrip("/").rpartition("/")
-                if directory != last_directory:
-                    entries = located.setdefault((fs, directory or "/"), [])
-                    last_directory = directory
-                entries.append((branch, basename))
+            pairs, start = list(zip(branches, names)), 0
+            for directory, run in groupby(directories):
+                # neighbours mostly share a directory: one slice per run of them
+                end = start + len(list(run))
+                located.setdefault((fs, directory or "/"), []).extend(pairs[start:end])
+                start = end
         return located
+
+
+    def _directories_and_names(self, parts: list[str], branches: list[int]
+                               ) -> tuple[str | list[str], list[str]]:
+        """Each branch's directory (one string when it is the same for all) and basename;
+        a trailing slash (a directory target) is dropped."""
+        parts = [*parts[:-1], parts[-1].rstrip("/")]
+        if not any("/" in self.specs[int(marker)][1] for marker in parts[1::2]):
+            # a marker writes a number: the last slash is in a text part
+            for i in range(len(parts) - 1, -1, -2):
+                head, slash, tail = parts[i].rpartition("/")
+                if slash:
+                    names = self._render([tail, *parts[i + 1:]], branches)
+                    if i == 0:
+                        return head, names
+                    return self._render([*parts[:i], head], branches), names
+            return "", self._render(parts, branches)
+        # a format spec with a slash as fill: split each written path
+        split = [path.rstrip("/").rpartition("/") for path in self._render(parts, branches)]
+        return [directory for directory, _, _ in split], [name for _, _, name in split]
 
 
 def output_pattern(make_branch: Callable[[int], Any], samples: list[int]
