@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
+import math
 import os
 import posixpath
+import re
+import sys
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -82,9 +86,9 @@ def _taken_params(cls: type[luigi.Task], source: luigi.Task) -> frozenset[str]:
     if _TAKEN is not None and key in _TAKEN:
         return _TAKEN[key]
     skip = set(getattr(source, "exclude_params_req", ())) | set(
-        getattr(source, "exclude_params_req_get", ())) | set(
+        getattr(source, "exclude_params_req_set", ())) | set(
         getattr(cls, "exclude_params_req", ())) | set(
-        getattr(cls, "exclude_params_req_set", ()))
+        getattr(cls, "exclude_params_req_get", ()))
     taken = frozenset(name for name, _ in cls.get_params() if name not in skip)
     if _TAKEN is not None:
         _TAKEN[key] = taken
@@ -94,13 +98,20 @@ def _taken_params(cls: type[luigi.Task], source: luigi.Task) -> frozenset[str]:
 def req(cls: type[luigi.Task], source: luigi.Task, **overrides: Any) -> Any:
     """An instance of ``cls`` with the parameter values it shares with ``source``.
 
-    Parameters named in ``source``'s ``exclude_params_req_get`` are not passed on, those
-    in ``cls``'s ``exclude_params_req_set`` are not taken, ``exclude_params_req`` (either
-    class) does both. ``overrides`` always apply.
+    As in law: parameters named in ``source``'s ``exclude_params_req_set`` are not passed
+    on (set on other tasks), those in ``cls``'s ``exclude_params_req_get`` are not taken
+    (got from other tasks), ``exclude_params_req`` (either class) does both. ``overrides``
+    always apply.
     """
     taken = _taken_params(cls, source)
     values = {name: value for name, value in source.param_kwargs.items() if name in taken}
     values.update(overrides)
+    return build_required(cls, values)
+
+
+def build_required(cls: type[luigi.Task], values: dict[str, Any]) -> Any:
+    """``cls(**values)`` for a requirement: while a run lasts, a branch of a workflow is
+    made as a cheap copy of its workflow, which is built once (see :func:`req`)."""
     if _DEFAULTS is None:
         return cls(**values)
     values = {**_class_defaults(cls), **values}
@@ -129,7 +140,14 @@ class Task(luigi.Task):
       (``output_store / task_family / store_parts()``); the store defaults to the config
       option ``target.store``, else ``./data``;
     - ``target(name)``: the same below a store that may also be remote (a URI or
-      ``fs.NAME:/path``).
+      ``fs.NAME:/path``);
+    - ``publish_message(msg)`` / ``publish_progress(percent)``: tell the user and the
+      scheduler how the run goes;
+    - ``walk_deps()``: the requirement tree, level by level.
+
+    Sets named ``exclude_params_*`` add up along the class hierarchy (a subclass's set
+    extends its bases'), and a subclass takes names out again with the matching
+    ``include_params_*`` set, as in law.
     """
 
     exclude_params_req: ClassVar[set[str]] = set()
@@ -139,7 +157,107 @@ class Task(luigi.Task):
     #: the directory below which local_target() places outputs; None: from config
     output_store: ClassVar[str | None] = None
 
+    #: how many of the latest published messages the scheduler shows; negative: all
+    message_cache_size: ClassVar[int] = 10
+
     req = _Req()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _unite_exclude_sets(cls)
+
+    @classmethod
+    def build_required(cls, values: dict[str, Any]) -> Any:
+        """``cls(**values)`` as ``req`` makes it (see :func:`build_required`): for code that
+        computes a requirement's values itself, such as law's ``req_params``."""
+        return build_required(cls, values)
+
+    def publish_message(self, msg: Any, stdout: Any = True, scheduler: bool = True,
+                        flush_cache: bool = False, silent: bool = False) -> None:
+        """Print ``msg`` (to ``stdout``: True for the current ``sys.stdout``, a stream, or
+        a false value for none) and show it as the task's status message in the scheduler,
+        below the latest ``message_cache_size`` earlier ones (``flush_cache`` drops those).
+        Without a scheduler (outside luigi's worker) the message is only printed;
+        ``silent`` is accepted for law's signature."""
+        text = str(msg)
+        stream = sys.stdout if stdout is True else stdout
+        if stream:
+            stream.write(text + "\n")
+            stream.flush()
+        if not scheduler:
+            return
+        # a tuple, replaced on each message: branch tasks are shallow copies of their
+        # workflow and must not append to its messages
+        cache = () if flush_cache else self.__dict__.get("_message_cache", ())
+        cache = (*cache, _uncolored(text))
+        size = self.message_cache_size
+        if size >= 0:
+            cache = cache[-size:] if size else ()
+        self.__dict__["_message_cache"] = cache
+        callback = getattr(self, "set_status_message", None)
+        if callable(callback):
+            callback("\n".join(cache))
+
+    def publish_progress(self, percentage: float, precision: int = 1) -> None:
+        """Show ``percentage`` (0 to 100, rounded down to a multiple of ``precision``) as
+        the task's progress in the scheduler; repeated values are sent once."""
+        value = int(math.floor(percentage / precision) * precision)
+        if value == self.__dict__.get("_last_progress_percentage"):
+            return
+        self.__dict__["_last_progress_percentage"] = value
+        callback = getattr(self, "set_progress_percentage", None)
+        if callable(callback):
+            callback(value)
+
+    def create_progress_callback(self, n_total: Any, reach: tuple[float, float] = (0, 100),
+                                 precision: int = 1) -> Any:
+        """A function ``callback(i)`` to call after step ``i`` (from 0) of ``n_total``: it
+        publishes the progress from ``reach[0]`` to ``reach[1]`` percent. For a list or
+        tuple of totals, one callback per total, splitting 0 to 100 evenly."""
+        def make(n: int, start: float, end: float) -> Any:
+            def callback(i: int) -> None:
+                self.publish_progress(start + (i + 1) / float(n) * (end - start), precision)
+            return callback
+
+        if isinstance(n_total, (list, tuple)):
+            width = 100.0 / len(n_total)
+            return type(n_total)(make(n, width * i, width * (i + 1))
+                                 for i, n in enumerate(n_total))
+        return make(n_total, *reach)
+
+    def iter_progress(self, iterable: Any, n_total: int, reach: tuple[float, float] = (0, 100),
+                      precision: int = 1) -> Iterator[Any]:
+        """The items of ``iterable``, publishing the progress after each of ``n_total``."""
+        callback = self.create_progress_callback(n_total, reach=reach, precision=precision)
+        for i, item in enumerate(iterable):
+            yield item
+            callback(i)
+
+    def walk_deps(self, max_depth: int = -1, order: str = "level",
+                  yield_last_flag: bool = False) -> Iterator[tuple[Any, ...]]:
+        """``(task, its flattened requirements, depth)`` for this task and everything it
+        requires, down to ``max_depth`` (-1: all), in ``order`` "level" (breadth first) or
+        "pre" (depth first); with ``yield_last_flag`` ("pre" only), a fourth item tells
+        whether the task is the last one at its depth before the walk goes up."""
+        if order not in ("level", "pre"):
+            raise ValueError(f"unknown order '{order}' of walk_deps, use 'level' or 'pre'")
+        if yield_last_flag and order != "pre":
+            raise ValueError("walk_deps(yield_last_flag=True) needs order='pre'")
+        queue: collections.deque[tuple[Any, int]] = collections.deque([(self, 0)])
+        while queue:
+            task, depth = queue.popleft()
+            deps = luigi.task.flatten(task.requires())
+            if yield_last_flag:
+                yield task, deps, depth, not queue or queue[0][1] < depth
+            else:
+                yield task, deps, depth
+            if max_depth >= 0 and depth >= max_depth:
+                continue
+            children = [(dep, depth + 1) for dep in deps]
+            if order == "level":
+                queue.extend(children)
+            else:
+                queue.extendleft(reversed(children))
 
     @classmethod
     def get_params(cls) -> list[tuple[str, luigi.Parameter]]:
@@ -236,6 +354,36 @@ class Task(luigi.Task):
         if store[:1] == "/":  # the common case, once per branch output: no lookup
             return LocalDirectoryTarget(location) if dir else LocalFileTarget(location)
         return target(location, type="d" if dir else "f")
+
+
+def _unite_exclude_sets(cls: type) -> None:
+    """law's rule for the ``exclude_params_*`` sets of a new class: each is the union of
+    its own and its direct bases' (which hold their bases' already), less the names in
+    the class's own ``include_params_*`` set of the same suffix."""
+    names = {name for base in cls.__bases__ for name in dir(base)
+             if name.startswith("exclude_params_")}
+    names.update(name for name in vars(cls) if name.startswith("exclude_params_"))
+    for name in names:
+        own = vars(cls).get(name)
+        if own is not None and not isinstance(own, (set, frozenset)):
+            continue  # not a set of names: left as the class has it
+        united = set(own or ())
+        for base in cls.__bases__:
+            inherited = getattr(base, name, None)
+            if isinstance(inherited, (set, frozenset)):
+                united |= inherited
+        include = vars(cls).get("include_params_" + name[len("exclude_params_"):])
+        if isinstance(include, (set, frozenset, list, tuple)):
+            united -= set(include)
+        setattr(cls, name, united)
+
+
+_COLOR_CODES = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _uncolored(text: str) -> str:
+    """``text`` without terminal color codes (the scheduler shows them as garbage)."""
+    return _COLOR_CODES.sub("", text)
 
 
 @functools.lru_cache(maxsize=64)
