@@ -12,10 +12,11 @@ of 100000 branches builds its map once and no branch goes through luigi's constr
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import luigi
 
@@ -30,7 +31,7 @@ logger = logging.getLogger("law_core.workflow")
 
 #: parameters of the workflow that mean nothing to one branch; branches get the defaults
 WORKFLOW_ONLY_PARAMS = (
-    "branches", "acceptance", "tolerance", "workflow", "tasks_per_job", "parallel_jobs",
+    "branches", "acceptance", "tolerance", "pilot", "workflow", "tasks_per_job", "parallel_jobs",
     "retries", "poll_interval", "poll_fails", "walltime", "no_poll", "ignore_submission",
     "cancel_jobs", "cleanup_jobs", "job_workers", "shuffle_jobs",
 )
@@ -39,10 +40,12 @@ _BRANCH_METHODS = ("requires", "output", "run")
 
 #: instance caches of a workflow that its branch tasks must not share (the branch map is
 #: shared on purpose)
-_WORKFLOW_CACHES = ("_branch_tasks", "_collection", "_resets", "_job_manager",
+_WORKFLOW_CACHES = ("_branch_tasks", "_collection", "_resets", "_job_manager", "_workflow_task",
                     # luigi's callbacks of the workflow, set while luigi runs it: a branch
                     # gets its own (law_core.workflow.local.run_branch)
-                    "set_status_message", "set_progress_percentage", "set_tracking_url")
+                    "set_status_message", "set_progress_percentage", "set_tracking_url",
+                    # what publish_message/publish_progress last sent
+                    "_message_cache", "_last_progress_percentage")
 
 
 def _dispatching(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -82,8 +85,10 @@ class Workflow(Task):
     workflow = luigi.Parameter(
         default="", significant=False, description="where branches run: a job manager "
         "name such as local, slurm or htcondor; empty: [workflow] FAMILY or default in the "
-        "config, else local")
-
+        "config, else the class's workflow_type, else [workflow] default, else local")
+    pilot = luigi.BoolParameter(
+        significant=False, description="a hint for workflow_requires(): leave out what the "
+        "branches can resolve on their own (as in law; the workflow itself ignores it)")
 
     # how remote job managers (--workflow slurm, htcondor, ...) run the branches
     tasks_per_job = luigi.IntParameter(
@@ -114,7 +119,27 @@ class Workflow(Task):
     shuffle_jobs = luigi.BoolParameter(
         significant=False, description="submit jobs in random order")
 
+    #: the workflow-only parameters go neither to nor from other tasks through req()
+    exclude_params_req_set = set(WORKFLOW_ONLY_PARAMS)
     exclude_params_req_get = set(WORKFLOW_ONLY_PARAMS)
+
+    #: parameters a branch task does not take from its workflow: it gets their defaults, so
+    #: that its task id does not depend on them. Sets of subclasses add to those of their
+    #: bases; the workflow-only parameters above are always among them.
+    exclude_params_branch: ClassVar[set[str]] = set(WORKFLOW_ONLY_PARAMS)
+    #: parameters the workflow does not take from one of its branches (as_workflow(),
+    #: req_workflow()): it gets their defaults. Added to over the bases as well.
+    exclude_params_workflow: ClassVar[set[str]] = {"branch"}
+    #: the class of the output "collection" (a TargetCollection subclass); None: TargetCollection
+    output_collection_cls: ClassVar[type[TargetCollection] | None] = None
+    #: the job manager of this class when neither --workflow nor the config's [workflow]
+    #: FAMILY names one (before [workflow] default): a mixin of a batch system sets it, and
+    #: the first such class in the MRO wins, as in law
+    workflow_type: ClassVar[str | None] = None
+    #: False: the branch map, branch tasks and output collection are built anew on each
+    #: use (for a map that is not known yet, e.g. until an input exists); set True again
+    #: on the workflow once it is
+    cache_branch_map: bool = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -125,7 +150,8 @@ class Workflow(Task):
 
     def create_branch_map(self) -> list[Any] | dict[int, Any] | int:
         """The branches: a list (branch n is item n), a dict with int keys >= 0, or an
-        int n meaning branches 0..n-1 whose data is the number itself."""
+        int n meaning branches 0..n-1 whose data is the number itself. It may be a
+        classmethod taking a dict of the parameter values (law's form)."""
         raise TaskError(f"workflow {type(self).__name__} does not define create_branch_map()")
 
     @property
@@ -137,16 +163,34 @@ class Workflow(Task):
         cached = self.__dict__.get("_branch_map")
         if cached is None:
             cached = self._build_branch_map()
-            self.__dict__["_branch_map"] = cached
+            if self.cache_branch_map:
+                self.__dict__["_branch_map"] = cached
         return cached
+
+    def reset_branch_map(self) -> None:
+        """Forget the branch map and what was built from it (branch tasks, the output
+        collection): the next use builds them anew."""
+        for name in ("_branch_map", "_branch_tasks", "_collection"):
+            self.__dict__.pop(name, None)
 
     def _build_branch_map(self) -> dict[int, Any]:
         name = type(self).__name__
         try:
-            raw = self.create_branch_map()
+            if isinstance(inspect.getattr_static(type(self), "create_branch_map", None),
+                          classmethod):
+                # law's form for maps needed before an instance exists: the parameter values
+                raw = self.create_branch_map(dict(self.param_kwargs))
+            else:
+                raw = self.create_branch_map()
         except Exception as err:
             raise WorkflowError(
                 f"create_branch_map() of {name} failed: {type(err).__name__}: {err}") from err
+        return self._normalize_branch_map(raw)
+
+    @classmethod
+    def _normalize_branch_map(cls, raw: Any) -> dict[int, Any]:
+        """A list, tuple, int or dict from create_branch_map() as a dict, or a clear error."""
+        name = cls.__name__
         if isinstance(raw, bool):
             raise WorkflowError(f"create_branch_map() of {name} returned a bool")
         if isinstance(raw, int):
@@ -173,12 +217,12 @@ class Workflow(Task):
             raise TaskError(f"{type(self).__name__} is the workflow (branch -1): it has no "
                             "branch_data; use branch_map")
         self.check_branch()
-        return self.branch_map[self.branch]
+        return self._ensure_branch_map()[self.branch]
 
     def check_branch(self) -> None:
         """Raise a clear error when ``branch`` is not in the branch map."""
-        if self.branch != -1 and self.branch not in self.branch_map:
-            keys = list(self.branch_map)
+        if self.branch != -1 and self.branch not in self._ensure_branch_map():
+            keys = list(self._ensure_branch_map())
             span = f"{min(keys)}..{max(keys)}" if keys else "none"
             raise TaskError(
                 f"branch {self.branch} of {type(self).__name__} is out of range: the branch "
@@ -191,7 +235,7 @@ class Workflow(Task):
         from law_core.errors import ParameterError
 
         name = type(self).__name__
-        keys = self.branch_map
+        keys = self._ensure_branch_map()
         span = f"{min(keys)}..{max(keys)}" if keys else "none"
         if self.branches:
             given = MultiRangeParameter().serialize(self.branches)
@@ -223,15 +267,9 @@ class Workflow(Task):
                 params.pop(name, None)
         return params
 
-    def is_workflow(self) -> bool:
-        return self.branch == -1
-
-    def is_branch(self) -> bool:
-        return self.branch != -1
-
     def selected_branches(self) -> list[int]:
         """The branches this workflow covers: all, or those ``--branches`` selects."""
-        keys = list(self.branch_map)
+        keys = list(self._ensure_branch_map())
         if not self.branches:
             return keys
         chosen = set(expand_ranges(self.branches, max(keys) + 1 if keys else 0))
@@ -244,35 +282,87 @@ class Workflow(Task):
         cache = self.__dict__.get("_branch_tasks")
         if cache is None:
             self._ensure_branch_map()  # built before copying, so that copies share it
-            cache = self.__dict__["_branch_tasks"] = {}
+            cache = {}
+            if self.cache_branch_map:
+                self.__dict__["_branch_tasks"] = cache
         task = cache.get(branch)
         if task is None:
             task = copy_with_params(self, _WORKFLOW_CACHES, branch=branch,
-                                    **self._branch_resets())
+                                    **{**self._branch_resets(), **self.branch_parameters(branch)})
+            workflow = self if self.branch == -1 else self.__dict__.get("_workflow_task")
+            if workflow is not None:
+                task.__dict__["_workflow_task"] = workflow
             cache[branch] = task
         return task
 
+    def branch_parameters(self, branch: int) -> dict[str, Any]:
+        """Values (normalized) of parameters that follow from the branch, which its task
+        gets instead of the workflow's; default: none. law-core-compat sets law's
+        WorkflowParameters from the branch data here."""
+        return {}
+
     def _branch_resets(self) -> dict[str, Any]:
-        """Workflow-only parameters whose value differs from their default: a branch
-        gets the default, so its task id does not depend on how the workflow ran."""
+        """Parameters a branch does not take from its workflow (:attr:`exclude_params_branch`)
+        whose value differs from their default: a branch gets the default, so its task id
+        does not depend on how the workflow ran."""
         resets = self.__dict__.get("_resets")
         if resets is None:
-            defaults = self._workflow_only_defaults()
+            defaults = self._excluded_defaults("exclude_params_branch")
             resets = {k: v for k, v in defaults.items() if self.param_kwargs[k] != v}
             self.__dict__["_resets"] = resets
         return resets
 
     def req_workflow(self, **overrides: Any) -> Workflow:
-        """The workflow this branch belongs to."""
-        return self.req(self, branch=-1, **overrides)
+        """The workflow this branch belongs to (a new instance; :meth:`as_workflow` keeps
+        one). Parameters in :attr:`exclude_params_workflow` get their defaults."""
+        defaults = self._excluded_defaults("exclude_params_workflow")
+        resets = {k: v for k, v in defaults.items() if k != "branch" and k not in overrides}
+        return self.req(self, branch=-1, **resets, **overrides)
+
+    def is_workflow(self) -> bool:
+        return self.branch == -1
+
+    def is_branch(self) -> bool:
+        return self.branch != -1
+
+    def as_workflow(self) -> Workflow:
+        """The workflow itself, or the workflow of this branch (built once, kept)."""
+        if self.branch == -1:
+            return self
+        workflow = self.__dict__.get("_workflow_task")
+        if workflow is None:
+            workflow = self.__dict__["_workflow_task"] = self.req_workflow()
+        return workflow
+
+    @property
+    def workflow_task(self) -> Workflow:
+        """Same as :meth:`as_workflow`."""
+        return self.as_workflow()
+
+    def as_branch(self, branch: int | None = None) -> Workflow:
+        """A branch task of this workflow: ``branch``, default 0 (this task when it is that
+        branch already)."""
+        if branch == -1:
+            raise TaskError(f"as_branch() of {type(self).__name__} needs a branch number >= 0, "
+                            "not -1; use as_workflow() for the workflow")
+        if self.branch != -1 and branch in (None, self.branch):
+            return self
+        return self.as_workflow().req_branch(0 if branch is None else branch)
 
     @classmethod
-    def _workflow_only_defaults(cls) -> dict[str, Any]:
-        cached = cls.__dict__.get("_workflow_defaults_cache")
+    def _excluded_defaults(cls, attr: str) -> dict[str, Any]:
+        """The defaults of the parameters named in ``attr`` on this class and its bases
+        (those that have one), with the workflow-only ones for ``exclude_params_branch``."""
+        key = "_defaults_cache_" + attr
+        cached = cls.__dict__.get(key)
         if cached is None:
+            names = set(WORKFLOW_ONLY_PARAMS) if attr == "exclude_params_branch" else set()
+            for klass in cls.__mro__:
+                names |= set(klass.__dict__.get(attr, ()))
             family, params = cls.get_task_family(), dict(cls.get_params())
-            cached = {name: params[name].task_value(family, name) for name in WORKFLOW_ONLY_PARAMS}
-            cls._workflow_defaults_cache = cached
+            cached = {name: params[name].task_value(family, name) for name in sorted(names)
+                      if name in params and params[name].has_task_value(family, name)}
+            setattr(cls, key, cached)
         return cached
 
     def branch_tasks(self) -> dict[int, Workflow]:
@@ -287,6 +377,18 @@ class Workflow(Task):
         may fill (``reqs = super().workflow_requires(); reqs["selection"] = ...``), as in
         law."""
         return {}
+
+    def workflow_input(self) -> Any:
+        """The outputs of :meth:`workflow_requires` (of the workflow, also when asked by a
+        branch), in the same structure."""
+        return luigi.task.getpaths(self.as_workflow().workflow_requires())
+
+    def input(self) -> Any:
+        """For a branch, the outputs of its ``requires()``; for the workflow, those of
+        :meth:`workflow_requires` (what its branches need is not part of it), as in law."""
+        if self.branch == -1:
+            return self.workflow_input()
+        return super().input()
 
     # hooks for remote jobs; the defaults come from the config section [job]
 
@@ -309,15 +411,20 @@ class Workflow(Task):
         return []
 
     def job_manager_name(self) -> str:
-        """``--workflow``, else the config's ``[workflow] FAMILY`` or ``default``, else local:
-        the run location can be chosen per task class by configuration alone."""
+        """``--workflow``, else the config's ``[workflow] FAMILY``, else the class's
+        :attr:`workflow_type`, else ``[workflow] default``, else local: the run location can
+        be chosen per task class by configuration alone."""
         if self.workflow:
             return self.workflow
         from law_core.config import get_config
 
         config = get_config()
-        default = config.get("workflow", "default", default="local")
-        return config.get("workflow", self.get_task_family(), default=default)
+        chosen = config.get("workflow", self.get_task_family(), default=None)
+        if chosen:
+            return chosen
+        if self.workflow_type:
+            return self.workflow_type
+        return config.get("workflow", "default", default="local")
 
     def job_manager(self) -> Any:
         """The job manager chosen by :meth:`job_manager_name`, set up for this workflow."""
@@ -330,7 +437,9 @@ class Workflow(Task):
         return cached
 
     def output_collection(self) -> TargetCollection:
-        """The outputs of the selected branches, complete at the acceptance threshold."""
+        """The outputs of the selected branches, complete at the acceptance threshold, in an
+        :attr:`output_collection_cls` (a SiblingFileCollection, for one, builds every
+        output to check that they share a directory)."""
         cached = self.__dict__.get("_collection")
         if cached is None:
             # outputs are built when asked for, by branch tasks that are not kept (a
@@ -338,15 +447,20 @@ class Workflow(Task):
             # their paths where output() follows one (law_core.workflow.branch_outputs)
             from law_core.workflow.branch_outputs import BranchOutputs
 
-            cached = TargetCollection(BranchOutputs(self, self.selected_branches()),
-                                      threshold=self.acceptance)
-            self.__dict__["_collection"] = cached
+            cls = self.output_collection_cls or TargetCollection
+            cached = cls(BranchOutputs(self, self.selected_branches()), threshold=self.acceptance)
+            if self.cache_branch_map:
+                self.__dict__["_collection"] = cached
         return cached
 
     def _transient_branch(self, branch: int) -> Workflow:
         """A branch task as :meth:`req_branch` makes it, but not cached."""
         self._ensure_branch_map()
-        return copy_with_params(self, _WORKFLOW_CACHES, branch=branch, **self._branch_resets())
+        task = copy_with_params(self, _WORKFLOW_CACHES, branch=branch,
+                                **{**self._branch_resets(), **self.branch_parameters(branch)})
+        if self.branch == -1:
+            task.__dict__["_workflow_task"] = self
+        return task
 
     def missing_branches(self) -> list[int]:
         """Selected branches whose outputs do not all exist (one listing per directory)."""
@@ -426,7 +540,8 @@ class Workflow(Task):
 
 
 class LocalWorkflow(Workflow):
-    """A workflow whose branches run on this machine by default (law's familiar name)."""
+    """A workflow whose branches run on this machine by default (law's familiar name). It
+    names no :attr:`~Workflow.workflow_type`, so that ``[workflow] default`` applies to it."""
 
 
 #: names of the parameters that job-manager plugins added (not passed on to jobs)
