@@ -1,0 +1,7 @@
+"""``python -m law``: the ``law`` command."""
+
+import sys
+
+from law.cli import main
+
+sys.exit(main())

@@ -1,0 +1,304 @@
+"""``law run TASK [params]``: law's and luigi's command line, run by ``law-core run``.
+
+What law users write that ``law-core run`` does not take is translated first:
+
+- ``--local-scheduler [BOOL]`` and ``[luigi_core] local_scheduler``: luigi's choice between
+  the in-process scheduler and the central one at ``[luigi_core] default-scheduler-host`` /
+  ``-port`` (luigi's default is the central scheduler, as in law);
+- ``--Family-param VALUE``: a parameter of another task class, as luigi sets it (the value
+  becomes that class's default, as luigi's ``[Family] param`` config does);
+- ``--log-level`` with luigi's levels (NOTSET, CRITICAL map to DEBUG, ERROR);
+- luigi's lock options (``--no-lock``, ``--take-lock``, ...), which law-core does not need;
+- ``--module MODULE``, imported before the task is looked up.
+
+The exit codes are law's: 0, 1 when the task cannot be built, 40 when it failed and 60 for
+an exception outside of the tasks, such as an unreachable central scheduler (law sets
+luigi's retcodes to these values).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+from typing import Any
+
+from law_core.errors import LawCoreError, ParameterError, TaskError
+
+#: luigi's retcodes as law configures them: a failed task, an exception outside of tasks
+TASK_FAILED = 40
+UNHANDLED_EXCEPTION = 60
+_BOOL_WORDS = {"true", "false", "1", "0", "yes", "no", "on", "off"}
+#: luigi's options without value that law-core does without
+_DROPPED_FLAGS = ("--no-lock", "--take-lock", "--assistant", "--parallel-scheduling")
+#: luigi's options with a value that law-core does without
+_DROPPED_OPTIONS = ("--lock-pid-dir", "--lock-size", "--parallel-scheduling-processes",
+                    "--worker-timeout", "--logging-conf-file")
+_LOG_LEVELS = {"NOTSET": "DEBUG", "DEBUG": "DEBUG", "INFO": "INFO", "WARNING": "WARNING",
+               "ERROR": "ERROR", "CRITICAL": "ERROR"}
+
+
+def setup_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("task_family", help="a task family in the index file, or "
+                        "MODULE.CLASS")
+    parser.add_argument("parameter", nargs="*", help="task parameters")
+
+
+def execute(args: argparse.Namespace, argv: list[str]) -> int:
+    from law.config import Config, apply_logging, law_core_config
+    from law_core.cli.run import run as core_run
+
+    config = Config.instance()
+    law_core_config(config)
+    apply_logging(config)
+    argv, modules = _take_modules(argv)
+    for module in modules:
+        importlib.import_module(module)
+    name = task_name(args.task_family, config)
+    argv, local = _take_local_scheduler(argv)
+    argv = translate(argv, name)
+    argv, show_schemes = _take_print_output(argv)
+    if not local:
+        host, port = central_scheduler()
+        argv += ["--scheduler-host", host, "--scheduler-port", str(port)]
+    namespace = argparse.Namespace(task=name, params=argv)
+    try:
+        if show_schemes is False:
+            code = _without_schemes(core_run, namespace)
+        else:
+            code = core_run(namespace)
+    except LawCoreError:
+        raise
+    except Exception:  # luigi's own errors (an unreachable scheduler): law's code 60
+        import traceback
+
+        traceback.print_exc()
+        return UNHANDLED_EXCEPTION
+    return TASK_FAILED if code == 1 else code
+
+
+def _take_print_output(argv: list[str]) -> tuple[list[str], bool | None]:
+    """law's ``--print-output DEPTH[,SCHEME]``: print law's header line (scripts that read
+    the URIs skip it) and hand the depth on; returns whether schemes are shown (None when
+    the option is not given)."""
+    out: list[str] = []
+    show: bool | None = None
+    i = 0
+    while i < len(argv):
+        flag, eq, value = argv[i].partition("=")
+        if flag.replace("_", "-") != "--print-output":
+            out.append(argv[i])
+            i += 1
+            continue
+        if not eq:
+            if i + 1 >= len(argv):
+                raise ParameterError("--print-output needs a depth")
+            value, i = argv[i + 1], i + 1
+        depth, _, scheme = value.partition(",")
+        show = _parse_bool(scheme, "--print-output") if scheme.strip() else True
+        print(f"print task output with max_depth {depth.strip()}, "
+              f"{'showing' if show else 'hiding'} schemes\n")
+        out.append(f"--print-output={depth.strip()}")
+        i += 1
+    return out, show
+
+
+def _without_schemes(run: Any, namespace: argparse.Namespace) -> int:
+    """Run ``run(namespace)`` and print its output lines with ``scheme://`` cut off."""
+    import contextlib
+    import io
+    import re
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        code = run(namespace)
+    for line in buffer.getvalue().splitlines():
+        print(re.sub(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", "", line))
+    return code
+
+
+def task_name(family: str, config: Any) -> str:
+    """What ``law-core run`` looks up for ``family``: ``MODULE.CLASS`` from law's index
+    file when the family is in it, else ``family`` as given (``MODULE.CLASS``, or a
+    family law-core's own index knows)."""
+    index_file = config.get_expanded("core", "index_file")
+    if "." in family and _importable_class(family):
+        return family
+    if not os.path.exists(index_file):
+        return family
+    entry = read_task_from_index(family, index_file)
+    if entry is None:
+        raise TaskError(f"task family '{family}' not found in index {index_file}; run "
+                        "'law index' after adding its module to [modules]")
+    module_name = entry[0]
+    module = importlib.import_module(module_name)
+    for value in vars(module).values():
+        if isinstance(value, type) and getattr(value, "get_task_family", None) and \
+                value.get_task_family() == family and value.__module__ == module_name:
+            return f"{module_name}.{value.__name__}"
+    raise TaskError(f"the index {index_file} names module '{module_name}' for task family "
+                    f"'{family}', which it does not define; run 'law index' again")
+
+
+def _importable_class(name: str) -> bool:
+    module_name, _, attr = name.rpartition(".")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        return False
+    return isinstance(getattr(module, attr, None), type)
+
+
+def read_task_from_index(family: str, index_file: str) -> tuple[str, str, str] | None:
+    """(module, family, params) of ``family`` in law's index file, or None."""
+    with open(index_file) as f:
+        for line in f:
+            parts = line.strip().split(":", 2)
+            if len(parts) == 3 and parts[1] == family:
+                return parts[0], parts[1], parts[2]
+    return None
+
+
+def _take_modules(argv: list[str]) -> tuple[list[str], list[str]]:
+    rest, modules = [], []
+    values = iter(argv)
+    for arg in values:
+        if arg == "--module":
+            module = next(values, None)
+            if module is None:
+                raise ParameterError("--module needs a module name")
+            modules.append(module)
+        elif arg.startswith("--module="):
+            modules.append(arg.split("=", 1)[1])
+        else:
+            rest.append(arg)
+    return rest, modules
+
+
+def _take_local_scheduler(argv: list[str]) -> tuple[list[str], bool]:
+    """Remove ``--local-scheduler [BOOL]``; return whether the local scheduler is used."""
+    rest: list[str] = []
+    local: bool | None = None
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        flag, eq, value = arg.partition("=")
+        if flag.replace("_", "-") == "--local-scheduler":
+            if not eq and i + 1 < len(argv) and argv[i + 1].lower() in _BOOL_WORDS:
+                value, i = argv[i + 1], i + 1
+            local = _parse_bool(value, flag) if (eq or value) else True
+        else:
+            rest.append(arg)
+        i += 1
+    if local is None:
+        local = _luigi_bool("core", "local_scheduler", default=False)
+    return rest, local
+
+
+def _parse_bool(value: str, what: str) -> bool:
+    word = value.strip().lower()
+    if word in ("true", "1", "yes", "on"):
+        return True
+    if word in ("false", "0", "no", "off"):
+        return False
+    raise ParameterError(f"{what}: expected True or False, not {value!r}")
+
+
+def _luigi_option(section: str, option: str) -> str | None:
+    import luigi.configuration
+
+    config = luigi.configuration.get_config()
+    for name in (option, option.replace("_", "-"), option.replace("-", "_")):
+        if config.has_option(section, name):
+            return config.get(section, name)
+    return None
+
+
+def _luigi_bool(section: str, option: str, default: bool) -> bool:
+    value = _luigi_option(section, option)
+    return default if value is None else _parse_bool(value, f"[{section}] {option}")
+
+
+def central_scheduler() -> tuple[str, int]:
+    """Host and port of luigi's central scheduler, as luigi reads them from its config."""
+    host = _luigi_option("core", "default-scheduler-host") or \
+        _luigi_option("core", "scheduler_host") or "localhost"
+    port = _luigi_option("core", "default-scheduler-port") or \
+        _luigi_option("core", "scheduler_port") or "8082"
+    try:
+        return host, int(port)
+    except ValueError:
+        raise ParameterError(f"luigi's scheduler port {port!r} is not a number") from None
+
+
+def _task_classes() -> dict[str, type]:
+    import luigi
+
+    classes: dict[str, type] = {}
+    todo = list(luigi.Task.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        classes.setdefault(cls.get_task_family(), cls)
+    return classes
+
+
+def translate(argv: list[str], task: str) -> list[str]:
+    """law's and luigi's options in ``argv`` turned into what ``law-core run`` takes (see
+    the module docstring); the task's own parameters pass unchanged."""
+    import luigi
+    import luigi.configuration
+
+    from law_core.plugin import find_task_class
+
+    find_task_class(task)  # imports its module: its task families become known
+    families = sorted(_task_classes().items(), key=lambda item: -len(item[0]))
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        flag, eq, value = arg.partition("=")
+        if flag in _DROPPED_FLAGS:
+            if not eq and i + 1 < len(argv) and argv[i + 1].lower() in _BOOL_WORDS:
+                i += 1
+        elif flag in _DROPPED_OPTIONS:
+            i += 0 if eq else 1
+        elif flag == "--log-level":
+            if not eq:
+                if i + 1 >= len(argv):
+                    raise ParameterError("--log-level needs a level")
+                value, i = argv[i + 1], i + 1
+            level = _LOG_LEVELS.get(value.upper())
+            if level is None:
+                raise ParameterError(f"--log-level {value}: expected one of "
+                                     f"{', '.join(_LOG_LEVELS)}")
+            out += ["--log-level", level]
+        elif flag.startswith("--") and (found := _family_param(flag[2:], families)):
+            family, name, param = found
+            if not eq:
+                is_bool = isinstance(param, luigi.BoolParameter)
+                if i + 1 < len(argv) and (not is_bool or argv[i + 1].lower() in _BOOL_WORDS):
+                    value, i = argv[i + 1], i + 1
+                elif is_bool:
+                    value = "true"
+                else:
+                    raise ParameterError(f"{flag} needs a value")
+            config = luigi.configuration.get_config()
+            if not config.has_section(family):
+                config.add_section(family)
+            config.set(family, name, value)
+        else:
+            out.append(arg)
+        i += 1
+    return out
+
+
+def _family_param(name: str, families: list[tuple[str, type]]) -> tuple[str, str, Any] | None:
+    """(family, parameter name, parameter) for luigi's ``Family-param-name`` flag."""
+    for family, cls in families:
+        if name.startswith(family + "-"):
+            param_name = name[len(family) + 1:].replace("-", "_")
+            params = dict(cls.get_params())
+            if param_name in params:
+                return family, param_name, params[param_name]
+    return None
