@@ -231,7 +231,7 @@ def test_contrib_names_are_laws() -> None:
             "hdf5", "htcondor", "ipython", "keras", "lsf", "matplotlib", "mattermost",
             "mercurial", "numpy", "pandas", "profiling", "pyarrow", "rich", "root",
             "singularity", "slack", "slurm", "tasks", "telegram", "tensorflow", "wlcg"}
-    assert set(law.contrib.PROVIDERS) | set(law.contrib.COMPAT_MODULES) | \
+    assert set(law.contrib.PROVIDERS) | set(law.contrib.COMPAT_ONLY) | \
         set(law.contrib.UNSUPPORTED) == laws
 
 

@@ -4,9 +4,9 @@ In law, ``law.contrib.load("htcondor")`` imports a contrib package and makes it
 ``law.htcondor``. In law-core, what these packages did comes from installed plugins
 (formatters, job managers, sandboxes, file systems), which register themselves: loading
 checks that the plugin that replaces a contrib package is installed and says which
-distribution to install when it is not. The modules themselves (``law.htcondor.
-HTCondorWorkflow`` and the like) are not provided yet: using one is a clear error. Only
-``law.tasks`` (RunOnceTask) comes with law-core-compat.
+distribution to install when it is not. Where law-core-compat has a module of law's names
+for the package, ``law.contrib.NAME`` (a module of this package, e.g. ``law.contrib.tasks``),
+loading makes it ``law.NAME``, as in law.
 """
 
 from __future__ import annotations
@@ -75,10 +75,17 @@ UNSUPPORTED: dict[str, str] = {
     "mattermost": "Mattermost notifications",
 }
 
-#: contrib packages law-core-compat provides itself: name -> module, which becomes law.NAME
-COMPAT_MODULES: dict[str, str] = {
-    "tasks": "law.contrib.tasks",
-}
+#: contrib packages that need no plugin: law-core-compat's own module is all of it
+COMPAT_ONLY = ("tasks",)
+
+
+def compat_module(name: str) -> str | None:
+    """The module of law's names for the contrib package ``name`` that law-core-compat
+    has (``law.contrib.NAME``), or None."""
+    import importlib.util
+
+    module = f"{__name__}.{name}"
+    return module if importlib.util.find_spec(module) is not None else None
 
 _loaded: list[str] = []
 
@@ -86,7 +93,7 @@ _loaded: list[str] = []
 def available_packages() -> list[str]:
     """The contrib names of law 0.1.21 that can be loaded with the installed plugins."""
     names = []
-    for name in [*PROVIDERS, *COMPAT_MODULES]:
+    for name in [*PROVIDERS, *COMPAT_ONLY]:
         try:
             _check(name)
         except ContribError:
@@ -108,14 +115,14 @@ def _installed(distribution: str) -> bool:
 
 
 def _check(name: str) -> Provider:
-    if name in COMPAT_MODULES:
+    if name in COMPAT_ONLY:
         return Provider("", f"law.{name} of law-core-compat")
     if name in UNSUPPORTED:
         raise ContribError(f"law.contrib '{name}' ({UNSUPPORTED[name]}) is not yet supported "
                            "by law-core-compat, and no law-core plugin replaces it")
     provider = PROVIDERS.get(name)
     if provider is None:
-        known = ", ".join(sorted([*PROVIDERS, *COMPAT_MODULES, *UNSUPPORTED]))
+        known = ", ".join(sorted([*PROVIDERS, *COMPAT_ONLY, *UNSUPPORTED]))
         raise ContribError(f"law has no contrib package '{name}'; law's contrib packages: "
                            f"{known}")
     if provider.distribution and not _installed(provider.distribution):
@@ -139,12 +146,13 @@ def load(*packages: str) -> None:
     install. Loading twice is fine."""
     for name in packages:
         _check(name)
-        if name in COMPAT_MODULES:
+        module = compat_module(name)
+        if module is not None:
             import importlib
 
             import law
 
-            setattr(law, name, importlib.import_module(COMPAT_MODULES[name]))
+            setattr(law, name, importlib.import_module(module))
         if name not in _loaded:
             _loaded.append(name)
 
@@ -155,8 +163,11 @@ def load_all() -> None:
 
 
 def missing_module(name: str) -> AttributeError | None:
-    """The error for ``law.NAME`` when NAME is a contrib package (None otherwise): the
-    contrib modules are not provided by law-core-compat yet."""
+    """The error for ``law.NAME`` when NAME is a contrib package not loaded (None
+    otherwise)."""
+    if compat_module(name) is not None:
+        return AttributeError(f"module 'law' has no attribute {name!r}: load the contrib "
+                              f"package first, law.contrib.load({name!r})")
     if name in UNSUPPORTED:
         return AttributeError(f"law.{name} is not yet supported by law-core-compat: "
                               f"{UNSUPPORTED[name]}")
@@ -172,10 +183,10 @@ def missing_module(name: str) -> AttributeError | None:
 def provider_location(name: str) -> str:
     """Where the package that replaces the contrib package ``name`` is installed."""
     provider = _check(name)
-    if name in COMPAT_MODULES:
+    if name in COMPAT_ONLY:
         import importlib.util
 
-        return str(importlib.util.find_spec(COMPAT_MODULES[name]).origin)
+        return str(importlib.util.find_spec(compat_module(name)).origin)
     if not provider.distribution:
         import law_core
 
