@@ -33,7 +33,7 @@ import threading
 import time
 import types
 import uuid
-from collections.abc import Callable, Iterable, Iterator, MappingView
+from collections.abc import Callable, Iterable, Iterator, Mapping, MappingView
 from typing import Any
 
 __all__ = [
@@ -638,8 +638,9 @@ def flatten(*structs: Any, **kwargs: Any) -> list[Any]:
     items and lazy iterables are descended into (each kind unless its flag is false), anything
     else is a leaf: ``flatten({"a": [1, (2, 3)]}, 4)`` -> ``[1, 2, 3, 4]``.
     """
+    # Mapping: law-core's lazy mappings (a workflow collection's targets) count as dicts
     flags = {
-        dict: kwargs.get("flatten_dict", True), list: kwargs.get("flatten_list", True),
+        Mapping: kwargs.get("flatten_dict", True), list: kwargs.get("flatten_list", True),
         tuple: kwargs.get("flatten_tuple", True), set: kwargs.get("flatten_set", True),
     }
     result: list[Any] = []
@@ -650,7 +651,7 @@ def flatten(*structs: Any, **kwargs: Any) -> list[Any]:
                 if not enabled:
                     result.append(obj)
                     return
-                for item in (obj.values() if kind is dict else obj):
+                for item in (obj.values() if kind is Mapping else obj):
                     visit(item)
                 return
         if is_lazy_iterable(obj):

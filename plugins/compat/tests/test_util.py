@@ -576,3 +576,22 @@ def test_kill_process_ends_the_process_tree() -> None:
         assert not any(running(pid) for pid in children)
     finally:
         process.kill()
+
+
+def test_flatten_descends_into_lazy_mappings_like_dicts() -> None:
+    """A workflow collection's ``targets`` is a lazy Mapping in law-core, a dict in law:
+    ``law.util.flatten(coll.targets)`` gives the targets either way."""
+    import collections.abc
+
+    class Lazy(collections.abc.Mapping):
+        def __getitem__(self, key):
+            return f"target{key}"
+
+        def __iter__(self):
+            return iter(range(3))
+
+        def __len__(self):
+            return 3
+
+    assert law.util.flatten(Lazy()) == ["target0", "target1", "target2"]
+    assert law.util.flatten({"collection": Lazy()}, 4) == ["target0", "target1", "target2", 4]
