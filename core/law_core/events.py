@@ -23,6 +23,9 @@ class TaskEvent:
     #: the task itself, for hooks that record more than ids (provenance); not compared
     #: and not shown, and None where an emitter has no task object
     task: Any = field(default=None, compare=False, repr=False)
+    #: the exception of a failure, where the emitter has it (notifications show the last
+    #: line of its traceback); not compared and not shown
+    exception: BaseException | None = field(default=None, compare=False, repr=False)
 
 
 TASK_EVENT_KINDS = ("start", "success", "failure")
@@ -56,10 +59,13 @@ def task_events_wanted() -> bool:
 
 
 def emit_task_event(event: TaskEvent) -> None:
-    """Hand a task event to every plugin implementing ``law_core_task_event``."""
+    """Hand a task event to every plugin implementing ``law_core_task_event``, then to the
+    core's notifications (``--notify``, :mod:`law_core.notify`)."""
+    from law_core.notify import handle_task_event
     from law_core.registry import get_registry
 
     get_registry().hook.law_core_task_event(event=event)
+    handle_task_event(event)
 
 
 def emit_job_event(event: JobEvent) -> None:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # only for annotations: discovery stays cheap
         FileSystemRecord,
         FormatterRecord,
         JobManagerRecord,
+        NotifierRecord,
         SandboxRecord,
     )
 
@@ -105,6 +106,26 @@ def law_core_job_managers() -> list[JobManagerRecord]:
 @hookspec
 def law_core_sandboxes() -> list[SandboxRecord]:
     """Declare software environments, each selected by the ``TYPE`` of ``TYPE::NAME``."""
+
+
+@hookspec
+def law_core_notifiers() -> list[NotifierRecord]:
+    """Declare notifiers, switched on with ``law-core run TASK --notify NAME[,NAME]``.
+
+    The core then sends one message when that task, or that whole workflow, succeeds or
+    fails: title, task, status, host,
+    duration, the last published message and, on failure, the last line of the
+    traceback. Branches of a workflow send none; their workflow does.
+
+    The class referenced subclasses :class:`law_core.notify.Notifier` and implements the
+    primitive ``send(title, content, success=None)`` (``content``: an ordered mapping of
+    field name to text); it raises when the message could not be delivered. The core
+    catches that and logs a warning: a notification never fails a task.
+    ``NotifierRecord.settings`` names the notifier's options, declared once as a
+    :class:`~law_core.settings.Settings` dataclass (config only; tokens and webhook URLs
+    marked ``secret``, so they appear in no log, message or job file). Checked by
+    subclassing :class:`law_core.testing.NotifierSuite` against a stand-in of the service.
+    """
 
 
 @hookspec

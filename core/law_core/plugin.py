@@ -11,9 +11,10 @@ Every plugin
     and their contracts: :mod:`law_core.hookspecs`). The records a hook returns name a
     backend and point lazily (``"module:Class"``) at its class: :class:`FileSystemRecord`,
     :class:`FormatterRecord`, :class:`JobManagerRecord`, :class:`SandboxRecord`,
-    :class:`CliCommandRecord` (all :class:`Record`). :func:`get_config` reads the
-    ``law.cfg`` in effect (a plugin's defaults come from ``law_core_config_defaults`` or
-    ``JobManagerRecord.config_defaults``); :class:`BytesParameter`,
+    :class:`NotifierRecord`, :class:`CliCommandRecord` (all :class:`Record`).
+    :func:`get_config` reads the ``law.cfg`` in effect (a plugin's defaults come from
+    ``law_core_config_defaults`` or ``JobManagerRecord.config_defaults``);
+    :class:`BytesParameter`,
     :class:`DurationParameter` and :class:`OptionalBoolParameter` serve the parameters a
     job manager adds to workflows. A backend declares its options once, as a
     :class:`Settings` dataclass of :func:`option` fields: the core derives its config
@@ -60,6 +61,14 @@ Batch systems
     :data:`STATUS_DIR`) and logs to bring back. :func:`forwarded_variables` selects the
     variables declared by ``forward_env``, and nothing else, for a job's environment.
 
+Notifications
+    subclass :class:`Notifier` (``send(title, content, success=None)``, raising when the
+    message was not delivered; ``secret(name)`` reads a credential of its settings and
+    keeps it out of every warning) and declare it with a :class:`NotifierRecord`;
+    ``law-core run TASK --notify NAME`` switches it on. :func:`send_notification` sends one
+    message through a notifier by name (a warning, never an error, when it cannot);
+    :func:`last_traceback_line` shortens an error to what a traceback ends with.
+
 Software environments
     subclass :class:`Sandbox` (``run(command, env, mounts, cwd)``), with :class:`Mount` and
     :func:`parse_mounts`. Containers reuse the host's law-core code through
@@ -93,6 +102,7 @@ from law_core.records import (
     FileSystemRecord,
     FormatterRecord,
     JobManagerRecord,
+    NotifierRecord,
     Record,
     SandboxRecord,
 )
@@ -105,6 +115,11 @@ if TYPE_CHECKING:  # for type checkers; at run time these are imported on first 
     from law_core.events import JobEvent, TaskEvent
     from law_core.formatter import Formatter
     from law_core.index import find_task_class
+    from law_core.notify import (
+        Notifier,
+        last_traceback_line,
+        send_notification,
+    )
     from law_core.parameters import (
         BytesParameter,
         DurationParameter,
@@ -195,6 +210,9 @@ _LAZY = {
     "output_targets": "law_core.task", "fixed_parameter_defaults": "law_core.task",
     "Workflow": "law_core.workflow.base", "TargetCollection": "law_core.targets.collection",
     "TaskEvent": "law_core.events", "JobEvent": "law_core.events",
+    # notifications (law-core-notifiers)
+    "Notifier": "law_core.notify", "last_traceback_line": "law_core.notify",
+    "send_notification": "law_core.notify",
 }
 
 __all__ = [
@@ -225,6 +243,8 @@ __all__ = [
     "find_task_class", "compress_ranges", "build_task", "apply_task_sections", "Task",
     "output_targets",
     "fixed_parameter_defaults", "Workflow", "TargetCollection", "TaskEvent", "JobEvent",
+    # notifications (law-core-notifiers)
+    "NotifierRecord", "Notifier", "last_traceback_line", "send_notification",
 ]
 
 

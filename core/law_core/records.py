@@ -96,6 +96,22 @@ class SandboxRecord(Record):
 
 
 @dataclass(frozen=True)
+class NotifierRecord(Record):
+    """A way to tell people that a task finished, selected by name (``slack``, ``mail``).
+
+    ``law-core run TASK --notify NAME`` switches it on. ``settings`` references the notifier's
+    :class:`~law_core.settings.Settings` dataclass (where to send, credentials marked
+    secret); its options are config-only, never parameters.
+    """
+
+    settings: str | None = None
+
+    def load_settings(self) -> Any:
+        """The settings class, or None when the record names none."""
+        return load_reference(self.settings) if self.settings else None
+
+
+@dataclass(frozen=True)
 class CliCommandRecord(Record):
     """An extra ``law-core`` subcommand.
 

@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # annotations only: discovery stays cheap
         FileSystemRecord,
         FormatterRecord,
         JobManagerRecord,
+        NotifierRecord,
         SandboxRecord,
     )
 
@@ -52,6 +53,7 @@ OFFICIAL_DISTRIBUTIONS: dict[tuple[str, str], str] = {
     ("sandbox", "docker"): "law-core-docker",
     ("sandbox", "singularity"): "law-core-singularity",
     ("sandbox", "apptainer"): "law-core-singularity",
+    **{("notifier", n): "law-core-notifiers" for n in ("slack", "mattermost", "telegram", "mail")},
     **{("formatter", f): "law-core-formatters"
        for f in ("yaml", "numpy", "h5py", "pandas", "parquet", "awkward", "uproot",
                  "matplotlib", "keras", "coffea", "bz2", "xz")},
@@ -99,6 +101,7 @@ _KINDS: dict[str, tuple[str, Callable[[Any], Iterable[str]]]] = {
     "formatter": ("law_core_formatters", lambda r: (r.name,)),
     "job manager": ("law_core_job_managers", lambda r: (r.name,)),
     "sandbox": ("law_core_sandboxes", lambda r: (r.name,)),
+    "notifier": ("law_core_notifiers", lambda r: (r.name,)),
     "command": ("law_core_cli_commands", lambda r: (r.name,)),
 }
 
@@ -351,6 +354,13 @@ class Registry:
     def sandboxes(self) -> dict[str, SandboxRecord]:
         return {k: p.record for k, p in self._provided_for("sandbox").items()}
 
+    def notifier(self, name: str) -> NotifierRecord:
+        """The notifier ``NAME`` of ``--notify NAME``."""
+        return self._get("notifier", name)
+
+    def notifiers(self) -> dict[str, NotifierRecord]:
+        return {k: p.record for k, p in self._provided_for("notifier").items()}
+
     def cli_commands(self) -> dict[str, CliCommandRecord]:
         return {k: p.record for k, p in self._provided_for("command").items()}
 
@@ -382,17 +392,32 @@ class Registry:
                 continue
             if defaults:
                 add(provided.plugin, {name: defaults})
+        for name, provided in self._provided_for("notifier").items():
+            try:
+                settings = provided.record.load_settings()
+            except Exception as err:  # a broken plugin must not break the config
+                logger.warning("settings of the notifier '%s' could not be loaded: %s",
+                               name, err)
+                continue
+            if settings is not None:
+                add(provided.plugin, {settings.section: settings.config_defaults()})
         return merged
 
     def secret_options(self) -> set[tuple[str, str]]:
-        """(section, option) of every option a job manager's settings declare secret:
-        never written where jobs read it."""
+        """(section, option) of every option a job manager's or notifier's settings
+        declare secret: never written where jobs read it."""
         secrets: set[tuple[str, str]] = set()
         for name, provided in self._provided_for("job manager").items():
             with contextlib.suppress(Exception):
                 settings = provided.record.load_settings()
                 if settings is not None:
                     secrets.update((name, option) for option in settings.secret_options())
+        for provided in self._provided_for("notifier").values():
+            with contextlib.suppress(Exception):
+                settings = provided.record.load_settings()
+                if settings is not None:
+                    secrets.update((settings.section, option)
+                                   for option in settings.secret_options())
         return secrets
 
     @property

@@ -37,6 +37,9 @@ def add_run_options(parser: argparse.ArgumentParser) -> set[str]:
         group.add_argument("--refresh", action="store_true",
                            help="ask the storage whether each output exists, not the "
                            "existence cache of file systems with exists_cache_lifetime"),
+        group.add_argument("--notify", metavar="NAME[,NAME]",
+                           help="send a message through these notifiers (law-core plugins "
+                           "lists them) when the task succeeds or fails"),
         group.add_argument("--log-file", metavar="PATH",
                            help="where the tracebacks of failures go (default: a new file "
                            "in ~/.cache/law-core/logs, made at the first failure)"),
@@ -114,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     opts, rest = options.parse_known_args(_join_negative_values(args.params))
     # run options given before TASK
     for name in ("workers", "scheduler_host", "print_deps", "print_status", "print_output",
-                 "remove_output", "fetch_output", "log_file", "log_level"):
+                 "remove_output", "fetch_output", "log_file", "log_level", "notify"):
         if getattr(opts, name) is None and getattr(args, name, None) is not None:
             setattr(opts, name, getattr(args, name))
     opts.log_level = opts.log_level or "INFO"
@@ -144,6 +147,10 @@ def run(args: argparse.Namespace) -> int:
     apply_task_sections()
     task = build_task(cls, rest)
     validate_task(task)
+    if opts.notify:
+        from law_core.notify import notify_on
+
+        notify_on(task, [name.strip() for name in opts.notify.split(",") if name.strip()])
 
     from law_core.cli import interactive
     from law_core.task import fixed_parameter_defaults
@@ -270,7 +277,7 @@ def _watch_failures() -> None:
     def on_failure(task: Any, exception: BaseException) -> None:
         record(task, exception)
         emit_task_event(TaskEvent("failure", task.task_id, task.get_task_family(),
-                                  str(exception), task=task))
+                                  str(exception), task=task, exception=exception))
 
     @luigi.Task.event_handler(luigi.Event.BROKEN_TASK)
     def on_broken(task: Any, exception: BaseException) -> None:

@@ -29,7 +29,8 @@ if "pytest" in sys.modules:
     sys.modules["pytest"].register_assert_rewrite(
         "law_core.testing.file_system", "law_core.testing.formatter",
         "law_core.testing.job_manager", "law_core.testing.sandbox",
-        "law_core.testing.file_interface", "law_core.testing.remote")
+        "law_core.testing.file_interface", "law_core.testing.remote",
+        "law_core.testing.notifier")
 
 #: name -> module of the suites and helpers, imported on first use
 _LAZY = {
@@ -39,6 +40,7 @@ _LAZY = {
     "FileSystemSuite": "law_core.testing.file_system",
     "FormatterSuite": "law_core.testing.formatter",
     "JobManagerSuite": "law_core.testing.job_manager",
+    "NotifierSuite": "law_core.testing.notifier",
     "RemoteFileSystemSuite": "law_core.testing.remote",
     "SandboxSuite": "law_core.testing.sandbox",
 }

@@ -226,9 +226,10 @@ def delay(fn: Any, opts: dict[str, Any], task: Any, *args: Any, **kwargs: Any) -
 def notify(fn: Any, opts: dict[str, Any], task: Any, *args: Any, **kwargs: Any) -> Any:
     """After the method, send a notification through the transports of the task's
     :class:`law.parameter.NotifyParameter` parameters that are switched on. The message
-    (task, host, duration, last published message, traceback on failure) is law's; of
-    law's transports only custom ones (``NotifyCustomParameter(notify_func=...)``) send
-    anything yet, mail, Slack and Telegram warn that nothing was sent."""
+    (task, host, duration, last published message, traceback on failure) is law's. Mail,
+    Slack, Telegram and Mattermost transports send through law-core's notifiers
+    (law-core-notifiers); a transport that fails costs a warning, never the task.
+    (law-core's own ``law-core run TASK --notify NAME`` needs no decorator.)"""
     from law.util import human_duration, uncolored
 
     real = _task(task)

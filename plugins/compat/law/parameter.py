@@ -440,26 +440,26 @@ class NotifyMultiParameter(NotifyParameter):
         return [param.get_transport() for param in self.parameters]
 
 
-def _unsupported_transport(what: str) -> Any:
-    def send(success: bool, title: str, content: Any, **kwargs: Any) -> None:
-        logger.warning("%s notifications are not supported by law-core-compat yet; "
-                       "not sent: %s", what, title)
-    return send
-
-
 class NotifyMailParameter(NotifyParameter):
-    """law's e-mail notification switch. law-core-compat has no mail transport yet: when
-    switched on, a warning says that nothing was sent."""
+    """law's e-mail notification switch: with law.decorator.notify on run(), a mail
+    through :func:`law.notification.notify_mail` (law-core-notifiers' ``mail``
+    notifier), to ``[notifications] mail_recipient``."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if not self.description:
-            self.description = "when true and run() is decorated with law.decorator.notify, " \
-                "an e-mail notification is sent when the task finishes (not supported by " \
-                "law-core-compat yet)"
+            self.description = "when true, and the task's run method is decorated with " \
+                "law.decorator.notify, an email notification is sent once the task finishes"
 
     def get_transport(self) -> Any:
-        return {"func": _unsupported_transport("e-mail"), "raw": True, "colored": False}
+        return {"func": self.notify, "raw": True, "colored": False}
+
+    @classmethod
+    def notify(cls, success: bool, title: str, content: Any, **kwargs: Any) -> bool:
+        from law.notification import notify_mail
+
+        title, message = cls.format_message(success, title, content)
+        return notify_mail(title, message, **kwargs)
 
     @classmethod
     def format_message(cls, success: bool, title: str, content: Any) -> tuple[str, str]:
@@ -474,21 +474,25 @@ class NotifyMailParameter(NotifyParameter):
 
 class NotifyCustomParameter(NotifyParameter):
     """A notification switch whose transport is ``notify_func(title, content, **opts)``;
-    without one, a warning says that nothing was sent."""
+    without one, the function named by ``[notifications] custom_func``
+    (:func:`law.notification.notify_custom`)."""
 
     def __init__(self, *args: Any, raw: bool = True, notify_func: Any = None,
                  **kwargs: Any) -> None:
         self.raw = raw
         self.notify_func = notify_func
         super().__init__(*args, **kwargs)
+        if not self.description:
+            self.description = "when true, and the task's run method is decorated with " \
+                "law.decorator.notify, a custom notification is sent once the task finishes"
 
     def get_transport(self) -> Any:
-        func = self.notify_func
-        if func is None:
-            return {"func": _unsupported_transport("custom"), "raw": self.raw,
-                    "colored": False}
+        return {"func": functools.partial(self.notify, notify_func=self.notify_func),
+                "raw": self.raw, "colored": False}
 
-        def send(success: bool, *args: Any, **kwargs: Any) -> Any:
-            return func(*args, **kwargs)
+    @classmethod
+    def notify(cls, success: bool, title: str, content: Any, notify_func: Any = None,
+               **kwargs: Any) -> bool:
+        from law.notification import notify_custom
 
-        return {"func": send, "raw": self.raw, "colored": False}
+        return notify_custom(title, content, notify_func=notify_func, **kwargs)

@@ -61,6 +61,9 @@ PROVIDERS: dict[str, Provider] = {
     "keras": Provider(_FORMATTERS, "the Keras model formatter", ("keras",)),
     "tensorflow": Provider(_FORMATTERS, "Keras models (TensorFlow graphs are not supported)",
                            ("keras",)),
+    "slack": Provider("law-core-notifiers", "Slack notifications"),
+    "telegram": Provider("law-core-notifiers", "Telegram notifications"),
+    "mattermost": Provider("law-core-notifiers", "Mattermost notifications"),
 }
 
 #: contrib packages of law 0.1.21 that nothing in law-core replaces yet
@@ -70,9 +73,6 @@ UNSUPPORTED: dict[str, str] = {
     "mercurial": "mercurial repository bundling tasks",
     "profiling": "cProfile decorators",
     "rich": "rich progress output",
-    "slack": "Slack notifications",
-    "telegram": "Telegram notifications",
-    "mattermost": "Mattermost notifications",
 }
 
 #: contrib packages that need no plugin: law-core-compat's own module is all of it

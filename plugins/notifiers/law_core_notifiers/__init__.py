@@ -1,0 +1,1 @@
+"""law-core notifiers: Slack, Mattermost, Telegram and e-mail messages about tasks."""
