@@ -114,3 +114,20 @@ def test_law_reports_a_failure_and_runs_no_shell(shell, project, capsys):
     assert "unknown task 'nosuch.Task; touch pwned'" in out
     assert "law-core exited with code 1" in out
     assert not (project / "pwned").exists()
+
+
+def test_ilaw_finds_notebook_tasks_by_family(shell, project):
+    assert shell.run_cell(TASKS.format(name="ByFamily")).success
+    assert shell.run_line_magic("ilaw", "run ByFamily") == 0
+    assert outputs(project) == ["data/ByFamily/hello.txt"]
+
+    # the cell run again with another output: the class defined last is the one run
+    redefined = TASKS.format(name="ByFamily").replace('"hello.txt"', '"again.txt"')
+    assert shell.run_cell(redefined).success
+    assert shell.run_line_magic("ilaw", "run ByFamily") == 0
+    assert outputs(project) == ["data/ByFamily/again.txt", "data/ByFamily/hello.txt"]
+
+
+def test_ilaw_names_an_unknown_family(shell, project, capsys):
+    assert shell.run_line_magic("ilaw", "run NoSuchFamily") == 1
+    assert "unknown task 'NoSuchFamily'" in capsys.readouterr().err

@@ -3,14 +3,16 @@
 Load it with ``%load_ext law_core.ipython``, then::
 
     %law run mymodule.MyTask --n 3     # law-core in a subprocess, its output streamed here
-    %ilaw run __main__.MyTask --n 3    # law-core in this kernel: finds notebook tasks
+    %ilaw run MyTask --n 3             # law-core in this kernel: finds notebook tasks
 
 ``%law`` runs ``python -m law_core ARGS`` with the kernel's interpreter, prints the exit
 code when it is not 0 and returns nothing. ``%ilaw`` calls
 :func:`law_core.cli.main.main` in the kernel, so tasks defined in the notebook (module
 ``__main__``) can be run, and returns the exit code; argparse's exits do not end the
-kernel. The arguments are split like a shell would (:func:`shlex.split`), but no shell
-runs them.
+kernel. A task of the notebook is named by its family (``MyTask``, or
+``__main__.MyTask``): a family defined in the notebook wins over one of the index, since
+it is what the notebook just defined (a cell run again redefines it). The arguments are
+split like a shell would (:func:`shlex.split`), but no shell runs them.
 """
 
 from __future__ import annotations
@@ -52,6 +54,33 @@ def law(line: str) -> None:
         print(f"law-core exited with code {process.returncode}")
 
 
+def notebook_task(name: str) -> str | None:
+    """``__main__.NAME`` for the task class of family ``name`` defined in the notebook
+    (the module ``__main__`` of the kernel), None when the notebook defines none. The
+    class bound in the notebook's namespace now is the one found, so a class defined
+    again by running its cell replaces the earlier one."""
+    import luigi
+
+    main = sys.modules.get("__main__")
+    if main is None or name.startswith("__main__."):
+        return None
+    for attr, value in list(vars(main).items()):
+        if isinstance(value, type) and issubclass(value, luigi.Task) and \
+                value.__module__ == "__main__" and value.get_task_family() == name:
+            return f"__main__.{attr}"
+    return None
+
+
+def with_notebook_task(args: list[str]) -> list[str]:
+    """``args`` of ``run TASK ...`` with TASK made ``__main__.NAME`` when it is a family
+    the notebook defines; anything else as it is."""
+    if len(args) >= 2 and args[0] == "run" and not args[1].startswith("-"):
+        found = notebook_task(args[1])
+        if found is not None:
+            return [args[0], found, *args[2:]]
+    return args
+
+
 def ilaw(line: str) -> int:
     """``%ilaw ARGS``: run ``law-core ARGS`` in this process; returns the exit code."""
     from law_core.cli.main import main
@@ -59,6 +88,7 @@ def ilaw(line: str) -> int:
     args = _split(line)
     if args is None:
         return 2
+    args = with_notebook_task(args)
     try:
         return main(args)
     except SystemExit as exit_:  # argparse: --help, --version, a usage error

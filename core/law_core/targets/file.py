@@ -78,8 +78,42 @@ class FileSystemTarget(luigi.Target):
     def dirname(self) -> str:
         return posixpath.dirname(self.path.rstrip("/")) or "/"
 
-    def uri(self) -> str:
-        return self.fs.uri(self.path)
+    def uri(self, scheme: bool = True) -> str:
+        """The URI that :func:`law_core.target` maps back to this target; without the
+        scheme (``scheme=False``), what is left of it (a local target's path)."""
+        uri = self.fs.uri(self.path)
+        if not scheme:
+            head, sep, rest = uri.partition("://")
+            if sep and "/" not in head:
+                return rest if head != "file" else rest or "/"
+        return uri
+
+    @property
+    def abspath(self) -> str:
+        """What local tools and other file systems can reach this target by: the absolute
+        path of a local target, the full URI of a remote one."""
+        return self.path if self.fs.is_local else self.uri()
+
+    def chmod(self, mode: int, silent: bool = False) -> bool:
+        """Set the permission bits (``0o644``); returns whether they were set. A storage
+        without permissions (Dropbox, most remote ones) ignores the call and returns
+        False; a missing target is a TargetError unless ``silent``."""
+        chmod = getattr(self.fs, "chmod", None)
+        if chmod is None:
+            logger.debug("%s keeps no permissions; chmod(%o) ignored", self.fs, mode)
+            return False
+        try:
+            chmod(self.path, mode)
+        except FileNotFoundError:
+            if silent:
+                return False
+            raise TargetError(f"cannot chmod {self.uri()}: it does not exist") from None
+        except PermissionError as err:
+            if silent:
+                return False
+            raise TargetError(f"cannot chmod {self.uri()}: permission denied; only the "
+                              "owner of a file can change its mode") from err
+        return True
 
     def exists(self) -> bool:
         return self.fs.exists(self.path)
@@ -276,10 +310,14 @@ class FileTarget(FileSystemTarget):
             raise
 
     def touch(self) -> None:
-        """Create the file empty if it is missing (and its directory)."""
+        """Create the file empty if it is missing (and its directory); a local file that
+        exists gets the current time as its modification time, as ``touch`` does (its
+        content is kept)."""
         if not self.exists():
             with self.open("w"):
                 pass
+        elif self.fs.is_local:
+            os.utime(self.path)
 
     def makedirs(self) -> None:
         """Create the directory this file goes into."""
@@ -441,6 +479,29 @@ class FileTarget(FileSystemTarget):
         if not isinstance(src_file, FileTarget):
             raise TargetError(f"cannot copy from {src_file.uri()}: it is not a file target")
         return src_file.copy_to(self)
+
+    # the same with local paths: for code that hands paths to local tools
+
+    def copy_to_local(self, dst: FileSystemTarget | str | None = None) -> str:
+        """Copy this file to a local path (a file, or a directory to copy into) and return
+        the local file's path. Without ``dst``, to a new temporary local file (removed when
+        the process ends; its extension is this file's)."""
+        return self.copy_to(_local_destination(dst, self)).path
+
+    def move_to_local(self, dst: FileSystemTarget | str | None = None) -> str:
+        """Like :meth:`copy_to_local`, and this file is removed."""
+        return self.move_to(_local_destination(dst, self)).path
+
+    def copy_from_local(self, src: FileSystemTarget | str) -> str:
+        """Copy the local file ``src`` (a path or a local target) to this file; returns
+        :attr:`abspath`."""
+        self.copy_from(_local_source(src))
+        return self.abspath
+
+    def move_from_local(self, src: FileSystemTarget | str) -> str:
+        """Move the local file ``src`` to this file; returns :attr:`abspath`."""
+        _local_source(src).move_to(self)
+        return self.abspath
 
     def move_to(self, dst: FileSystemTarget | str) -> FileTarget:
         """Move this file to ``dst``: a rename within one file system, else copy and remove."""
@@ -648,6 +709,40 @@ def _as_target(value: FileSystemTarget | str, directory: bool = False) -> Any:
     from law_core.targets.factory import target
 
     return target(value, type="d" if directory else "f")
+
+
+#: temporary local targets whose paths were handed out; removed when the process ends
+_kept_temporaries: list[FileSystemTarget] = []
+
+
+def _local_destination(dst: FileSystemTarget | str | None, src: FileTarget) -> FileSystemTarget:
+    """A local target for ``dst``: a path is a local path (an existing directory is
+    copied into), None a new temporary local file."""
+    from law_core.targets.local import LocalDirectoryTarget, LocalFileTarget
+
+    if dst is None:
+        suffix = posixpath.splitext(src.basename)[1]
+        tmp = LocalFileTarget(is_tmp=suffix or True)
+        _kept_temporaries.append(tmp)  # only its path is returned: kept until the exit
+        return tmp
+    if isinstance(dst, FileSystemTarget):
+        if not dst.fs.is_local:
+            raise TargetError(f"cannot copy {src.uri()} to {dst.uri()} as a local file: it "
+                              "is not on the local file system; use copy_to()")
+        return dst
+    if os.path.isdir(os.path.expanduser(dst)):
+        return LocalDirectoryTarget(dst)
+    return LocalFileTarget(dst)
+
+
+def _local_source(src: FileSystemTarget | str) -> FileTarget:
+    from law_core.targets.local import LocalFileTarget
+
+    if isinstance(src, FileSystemTarget):
+        if not src.fs.is_local or not isinstance(src, FileTarget):
+            raise TargetError(f"{src.uri()} is not a local file; use copy_from()")
+        return src
+    return LocalFileTarget(src)
 
 
 def _destination_file(dst: FileSystemTarget | str, basename: str) -> FileTarget:

@@ -5,7 +5,11 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import tempfile
+import uuid
+import weakref
 
+from law_core.errors import TargetError
 from law_core.targets.file import DirectoryTarget, FileSystemTarget, FileTarget
 from law_core.targets.file_system import FileSystem, StatResult
 
@@ -64,6 +68,9 @@ class LocalFileSystem(FileSystem):
     def copy(self, src: str, dst: str) -> None:
         shutil.copyfile(src, dst)
 
+    def chmod(self, path: str, mode: int) -> None:
+        os.chmod(path, mode)
+
     @classmethod
     def target_from_uri(cls, uri: str, type: str = "f") -> FileSystemTarget:
         return LocalFileTarget(uri) if type == "f" else LocalDirectoryTarget(uri)
@@ -87,9 +94,51 @@ def local_path(path: str) -> str:
     return os.path.abspath(os.path.expanduser(path))
 
 
+def temporary_path(is_tmp: bool | str = True, tmp_dir: str | None = None) -> str:
+    """A new path in ``tmp_dir`` (the system's temporary directory by default) that
+    nothing uses; ``is_tmp`` may be an extension (``"json"`` or ``".json"``)."""
+    directory = local_path(tmp_dir) if tmp_dir else tempfile.gettempdir()
+    os.makedirs(directory, exist_ok=True)
+    suffix = ""
+    if isinstance(is_tmp, str) and is_tmp:
+        suffix = is_tmp if is_tmp.startswith(".") else "." + is_tmp
+    while True:
+        path = os.path.join(directory, f"law-core-tmp-{uuid.uuid4().hex[:12]}{suffix}")
+        if not os.path.lexists(path):
+            return path
+
+
+def _remove_quietly(path: str) -> None:
+    from law_core.targets.file import remove_path
+
+    try:
+        remove_path(path)
+    except OSError:  # gone already, or not ours to remove any more: nothing to clean up
+        pass
+
+
 class _LocalTarget(FileSystemTarget):
-    def __init__(self, path: str, fs: FileSystem | None = None):
+    """``is_tmp`` makes a temporary target: removed (with its content, for a directory)
+    when the target object is garbage collected, or at the latest when the process
+    ends. Without a path it gets a new one in ``tmp_dir``; ``is_tmp`` may then be the
+    extension to give it (``is_tmp="json"``)."""
+
+    is_tmp: bool | str = False
+
+    def __init__(self, path: str | None = None, fs: FileSystem | None = None,
+                 is_tmp: bool | str = False, tmp_dir: str | None = None):
+        if not path:
+            if not is_tmp:
+                raise TargetError(f"a {type(self).__name__} needs a path, or is_tmp=True for "
+                                  "a new temporary one")
+            path = temporary_path(is_tmp, tmp_dir)
         super().__init__(local_path(path), fs or local_fs)
+        if is_tmp:
+            # an extension as the path ends: ".json"
+            self.is_tmp = is_tmp if not isinstance(is_tmp, str) or is_tmp.startswith(".") \
+                else "." + is_tmp
+            # a finalizer, not __del__: it also runs at exit, and holds no reference to self
+            self._tmp_finalizer = weakref.finalize(self, _remove_quietly, self.path)
 
     def _file_type(self) -> type[FileTarget]:
         return LocalFileTarget
