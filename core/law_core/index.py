@@ -4,6 +4,11 @@
 writes ``{family: {"module", "class", "params"}}`` to the index file
 (``[core] index_file``), so that ``law-core run Family`` finds the module without being
 told, and shell completion can offer families and parameters without importing anything.
+
+Only task classes one can run are recorded (:func:`is_indexed`), as law records them:
+base classes that share parameters or methods but have no ``run`` of their own would
+otherwise fill the completion with families that do nothing. ``law-core run module.Class``
+still finds any class.
 """
 
 from __future__ import annotations
@@ -76,8 +81,37 @@ def _where(err: BaseException) -> str:
     return f" ({frames[-1].filename}, line {frames[-1].lineno})" if frames else ""
 
 
+#: packages whose ``run`` is a framework default (luigi's does nothing), not a task's own
+FRAMEWORK_PACKAGES = ("luigi", "law_core")
+
+
+def is_indexed(cls: type, framework: tuple[str, ...] = FRAMEWORK_PACKAGES) -> bool:
+    """Whether the index records ``cls``: law's rule. Not when the class itself sets
+    ``exclude_index = True`` (subclasses are recorded again), nor when its name starts with
+    ``_``, nor when it is abstract (an ``abc.abstractmethod`` left, ``run`` included), nor
+    when its ``run`` comes from ``framework`` only (a base class). External tasks, which
+    have nothing to run, and wrapper tasks, complete when their requirements are, count
+    as concrete."""
+    import inspect
+
+    import luigi
+
+    if vars(cls).get("exclude_index", False) or cls.__name__.startswith("_"):
+        return False
+    run = getattr(cls, "run", None)
+    if inspect.isabstract(cls) or getattr(run, "__isabstractmethod__", False):
+        return False
+    if issubclass(cls, (luigi.ExternalTask, luigi.WrapperTask)):
+        return True
+    if not callable(run):
+        return False
+    owner = next((base for base in cls.__mro__ if "run" in vars(base)), None)
+    return owner is not None and owner.__module__.split(".")[0] not in framework
+
+
 def tasks_of_modules(modules: list[str]) -> dict[str, type]:
-    """Task classes (by family) defined in ``modules``, which are imported."""
+    """Task classes (by family) defined in ``modules``, which are imported, that the
+    index records (:func:`is_indexed`)."""
     import luigi
 
     for name in modules:
@@ -87,7 +121,7 @@ def tasks_of_modules(modules: list[str]) -> dict[str, type]:
     while todo:
         cls = todo.pop()
         todo.extend(cls.__subclasses__())
-        if cls.__module__ in modules:
+        if cls.__module__ in modules and is_indexed(cls):
             found[cls.get_task_family()] = cls
     return found
 
