@@ -56,7 +56,7 @@ def candidates(env: dict[str, str], *words: str) -> list[str]:
 
 RUN_OPTIONS = {"--workers", "--local-scheduler", "--scheduler-host", "--scheduler-port",
                "--log-level", "--log-file", "--print-deps", "--print-status", "--print-output",
-               "--remove-output", "--fetch-output", "--refresh"}
+               "--remove-output", "--fetch-output", "--refresh", "--notify"}
 
 
 def test_subcommands(project):

@@ -80,7 +80,9 @@ def _outputs(task: Any) -> list[Any]:
 
 def _files(target: Any, existing_only: bool = False) -> list[Any]:
     if isinstance(target, TargetCollection):
-        items = target.iter_existing() if existing_only else target.targets.items()
+        existing = target.existing_keys() if existing_only else None
+        items = ((k, target.targets[k]) for k in target.targets
+                 if existing is None or k in existing)
         return [leaf for _, v in items for leaf in luigi.task.flatten(v)]
     if existing_only and not target.exists():
         return []

@@ -178,7 +178,9 @@ class SandboxTask(Task):
             if names and set(names) <= staged_uris or target.exists():
                 continue
             if isinstance(target, TargetCollection):
-                names = [n for _, t in target.iter_missing() for n in target_uris(t)]
+                existing = target.existing_keys()
+                names = [n for k in target.targets if k not in existing
+                         for n in target_uris(target.targets[k])]
             missing += names
         if missing:
             shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more"
