@@ -35,26 +35,30 @@ _EXPORTS: dict[str, str] = {
     # local targets expand $VAR in paths, as law's do
     "LocalFileTarget": "law.target.local", "LocalDirectoryTarget": "law.target.local",
     "LocalTarget": "law.target.local",
-    "TargetCollection": "law_core", "SiblingFileCollection": "law_core",
-    "NestedSiblingFileCollection": "law_core",
+    # collections with law's API (law.target.collection), on law-core's listings
+    "TargetCollection": "law.target.collection", "FileCollection": "law.target.collection",
+    "SiblingFileCollection": "law.target.collection",
+    "NestedSiblingFileCollection": "law.target.collection",
     # sandboxes
     "Sandbox": "law_core", "SandboxTask": "law_core",
     # configuration and helpers
     "Config": "law.config",
     "no_value": "law.util",
+    "notify_mail": "law.notification",
+    # jobs
+    "JobInputFile": "law.job", "BaseJobFileFactory": "law.job",
 }
 
 #: law's name -> (module, name there), where law-core names the same thing differently
 _ALIASES: dict[str, tuple[str, str]] = {
     "FileSystemFileTarget": ("law_core", "FileTarget"),
     "FileSystemDirectoryTarget": ("law_core", "DirectoryTarget"),
-    "FileCollection": ("law_core", "TargetCollection"),
     "run": ("law.util", "law_run"),
 }
 
 #: submodules that ``import law`` makes reachable as attributes
 _SUBMODULES = ("util", "config", "decorator", "parameter", "task", "workflow", "contrib",
-               "cli", "target")
+               "cli", "target", "notification", "job")
 
 #: names of law 0.1.21 that law-core-compat does not provide yet, with what to use instead
 _MISSING: dict[str, str] = {
@@ -64,10 +68,7 @@ _MISSING: dict[str, str] = {
     "BashSandbox": "a law-core sandbox plugin ('law-core plugins' lists them)",
     "VenvSandbox": "a law-core sandbox plugin ('law-core plugins' lists them)",
     "BaseJobManager": "law_core.plugin.RemoteJobManager",
-    "BaseJobFileFactory": "the job manager plugins of law-core",
-    "JobInputFile": "the job manager plugins of law-core",
     "JobArguments": "the job manager plugins of law-core",
-    "notify_mail": "law-core's task events (law_core.plugin.TaskEvent)",
     "localize_file_targets": "target.localize() of each target",
 }
 

@@ -435,9 +435,44 @@ class BaseWorkflow(_Task, law_core.Workflow):
         method = type(self).requires
         return getattr(method, "__wrapped__", method)(self)
 
+    #: the class of ``output()["collection"]``: one of law's collections
+    #: (law.target.collection; None: law.TargetCollection), or a law-core class
+    output_collection_cls: ClassVar[type | None] = None
+
+    def output_collection(self) -> Any:
+        """law-core's collection of the branch outputs, which law-core's status and run
+        read (law-core's API); with one of law's classes in ``output_collection_cls`` it is
+        a plain law-core collection, and ``output()["collection"]`` the law class."""
+        from law.target.collection import TargetCollection as LawCollection
+
+        cls = self.output_collection_cls
+        if cls is None or not issubclass(cls, LawCollection):
+            return super().output_collection()
+        self.__dict__["output_collection_cls"] = law_core.TargetCollection
+        try:
+            return super().output_collection()
+        finally:
+            del self.__dict__["output_collection_cls"]
+
+    def _law_collection(self, collection: Any) -> Any:
+        """The collection of ``output()``: law's class around the same (lazy) outputs."""
+        from law.target.collection import TargetCollection as LawCollection
+
+        cls = self.output_collection_cls or LawCollection
+        if not issubclass(cls, LawCollection) or isinstance(collection, LawCollection):
+            return collection
+        cached = self.__dict__.get("_law_collection_of")
+        if cached is None or cached[0] is not collection:
+            cached = (collection, cls(collection.targets, threshold=collection.threshold))
+            self.__dict__["_law_collection_of"] = cached
+        return cached[1]
+
     def _workflow_output(self) -> Any:
         # law's output of a workflow is a DotDict: self.input().collection works too
-        return DotDict(super()._workflow_output())
+        output = DotDict(super()._workflow_output())
+        if isinstance(output.get("collection"), law_core.TargetCollection):
+            output["collection"] = self._law_collection(output["collection"])
+        return output
 
 
 #: law-core's name for the base (law has BaseWorkflow only)

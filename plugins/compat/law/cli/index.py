@@ -18,8 +18,10 @@ from typing import Any
 
 import law_core
 
-#: packages whose run() is a framework default, not a task's own
+#: packages of the framework: their classes are not indexed
 _FRAMEWORK_PACKAGES = ("luigi", "law", "law_core")
+#: packages whose run() is a framework default, not a task's own
+_DEFAULT_RUN_PACKAGES = ("luigi", "law_core")
 
 
 def setup_parser(parser: argparse.ArgumentParser) -> None:
@@ -119,13 +121,16 @@ def _is_framework(cls: type) -> bool:
 
 
 def _runs_something(cls: type) -> bool:
-    """Whether ``cls`` has a ``run`` of its own (or of a user base class)."""
+    """Whether ``cls`` has a ``run`` that does something: its own, a user base class's,
+    or one of law's classes' (``WrapperTask``, ``law.tasks.ForestMerge``, ... have a
+    concrete ``run`` in law too); luigi's and law-core's defaults do not count (law's
+    ``Task.run`` is abstract)."""
     run = getattr(cls, "run", None)
     if not callable(run) or getattr(run, "__isabstractmethod__", False):
         return False
     for base in cls.__mro__:
         if "run" in vars(base):
-            return not _is_framework(base)
+            return base.__module__.split(".")[0] not in _DEFAULT_RUN_PACKAGES
     return False
 
 

@@ -38,13 +38,38 @@ class _CoreAlike(type(law_core.LocalFileTarget)):  # type: ignore[misc]
         return core in getattr(sub, "__mro__", ())
 
 
+def _tmp_dir(tmp_dir: Any) -> str | None:
+    """law's directory of temporary targets: the argument, else ``[target] tmp_dir``."""
+    if tmp_dir is not None:
+        return str(getattr(tmp_dir, "path", tmp_dir))
+    from law.config import Config
+
+    value = Config.instance().get_expanded("target", "tmp_dir", default=None)
+    return os.path.realpath(_expanded(value)) if value else None
+
+
 class LocalFileTarget(law_core.LocalFileTarget, metaclass=_CoreAlike):
-    """A local file; ``$VAR`` and ``~`` in the path are expanded, as law does."""
+    """A local file; ``$VAR`` and ``~`` in the path are expanded, as law does.
+    ``is_tmp=True`` (or an extension) without a path: a new file in ``tmp_dir`` (law's
+    ``[target] tmp_dir``), removed when the target is garbage collected or at exit."""
 
     _core_class = law_core.LocalFileTarget
 
-    def __init__(self, path: str, fs: Any = None, **kwargs: Any) -> None:
-        super().__init__(_expanded(path), fs)
+    def __init__(self, path: str | None = None, fs: Any = None, is_tmp: bool | str = False,
+                 tmp_dir: Any = None, **kwargs: Any) -> None:
+        tmp_dir = _tmp_dir(tmp_dir) if is_tmp and not path else None
+        super().__init__(_expanded(path), fs, is_tmp=is_tmp, tmp_dir=tmp_dir)
+
+    def touch(self, perm: int | None = None, dir_perm: int | None = None,
+              **kwargs: Any) -> None:
+        """Create the file (law: with the permissions ``perm``, and ``dir_perm`` for a
+        directory it creates)."""
+        created = not self.parent.exists()
+        super().touch()
+        if perm is not None:
+            self.chmod(perm)
+        if dir_perm is not None and created:
+            self.parent.chmod(dir_perm)
 
 
 class LocalDirectoryTarget(law_core.LocalDirectoryTarget, metaclass=_CoreAlike):
@@ -52,8 +77,16 @@ class LocalDirectoryTarget(law_core.LocalDirectoryTarget, metaclass=_CoreAlike):
 
     _core_class = law_core.LocalDirectoryTarget
 
-    def __init__(self, path: str, fs: Any = None, **kwargs: Any) -> None:
-        super().__init__(_expanded(path), fs)
+    def __init__(self, path: str | None = None, fs: Any = None, is_tmp: bool | str = False,
+                 tmp_dir: Any = None, **kwargs: Any) -> None:
+        tmp_dir = _tmp_dir(tmp_dir) if is_tmp and not path else None
+        super().__init__(_expanded(path), fs, is_tmp=is_tmp, tmp_dir=tmp_dir)
+
+    def touch(self, perm: int | None = None, **kwargs: Any) -> None:
+        """Create the directory (law: with the permissions ``perm``)."""
+        super().touch()
+        if perm is not None:
+            self.chmod(perm)
 
 
 #: law's luigi-compatible name of its local file target
