@@ -127,3 +127,19 @@ def test_a_bare_flag_of_a_bool_option_means_true():
     assert build_task(Flagged, ["--htcondor-file-transfer", "false"]) \
         .htcondor_file_transfer is False
     assert build_task(Flagged, []).htcondor_file_transfer is None  # unset: config decides
+
+
+def test_a_task_value_of_no_str_means_not_set(config):
+    """law analyses default their own parameters of a backend's name to law's NO_STR
+    ("not set"): the config applies then, not the marker."""
+    from law_core.parameters import NO_STR
+
+    config("[toy]\nqueue = long\n")
+
+    class Task:
+        toy_queue = NO_STR
+        toy_cores = 3
+
+    settings = ToySettings.of_task(Task())
+    assert settings.queue == "long"
+    assert settings.cores == 3

@@ -193,9 +193,13 @@ class Settings:
 
     @classmethod
     def of_task(cls: type[S], task: Any) -> S:
-        """The settings for ``task``: its parameters (those the user set), else config."""
+        """The settings for ``task``: its parameters (those the user set, ``NO_STR`` being
+        unset), else config."""
+        from law_core.parameters import NO_STR
+
         given = {name: getattr(task, cls.parameter_name(name), None)
                  for name, spec in cls.specs().items() if spec.parameter}
+        given = {name: None if value == NO_STR else value for name, value in given.items()}
         return cls.resolve(given, given_where=f"the parameters of {type(task).__name__}")
 
 
