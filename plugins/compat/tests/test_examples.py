@@ -103,6 +103,18 @@ def law_bin() -> Path:
     return LAW_VENV / "bin"
 
 
+def law_venv_with(module: str, requirement: str) -> None:
+    """Make ``module`` importable in law 0.1.21's venv (some examples need more than law),
+    installing ``requirement`` with pip when it is not."""
+    python = str(LAW_VENV / "bin" / "python")
+    if subprocess.run([python, "-c", f"import {module}"], capture_output=True).returncode:
+        result = subprocess.run([python, "-m", "pip", "install", "--quiet",
+                                 "--disable-pip-version-check", requirement],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            pytest.fail(f"cannot install {requirement} into {LAW_VENV}:\n{result.stderr}")
+
+
 def _env(bin_dir: Path, example: Path, data_vars: dict[str, str]) -> dict[str, str]:
     """The environment of the example's setup.sh, with ``bin_dir`` first on PATH; nothing of
     this test's own environment says where law comes from."""

@@ -18,10 +18,14 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
-
 sys.path.insert(0, str(Path(__file__).parent))  # pytest imports tests with importlib
-from test_examples import COMPAT_BIN, LAW_VENV, law_bin, law_examples  # noqa: E402, F401
+from test_examples import (  # noqa: E402, F401
+    COMPAT_BIN,
+    LAW_VENV,
+    law_bin,
+    law_examples,
+    law_venv_with,
+)
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -237,9 +241,7 @@ def _printed(cells: list[dict]) -> list[str]:
 
 
 def test_law_notebook_example_unmodified(tmp_path, law_examples, law_bin):  # noqa: F811
-    if subprocess.run([str(LAW_VENV / "bin" / "python"), "-c", "import IPython"]).returncode:
-        pytest.skip("IPython is not installed in law 0.1.21's venv "
-                    "(benchmarks/.venv-law/bin/pip install ipython)")
+    law_venv_with("IPython", "ipython")
     law_dir, law_cells = _notebook_run(law_examples, tmp_path / "law", law_bin)
     compat_dir, compat_cells = _notebook_run(law_examples, tmp_path / "compat", COMPAT_BIN)
     assert len(law_cells) == len(compat_cells) == 16

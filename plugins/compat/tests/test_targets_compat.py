@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # pytest imports tests with importlib
-from test_examples import LAW_VENV, law_examples  # noqa: E402, F401
+from test_examples import LAW_VENV, law_bin, law_examples  # noqa: E402, F401
 
 REPO = Path(__file__).resolve().parents[3]
 STANDIN_DIR = REPO / "plugins" / "targets_dropbox" / "tests" / "standin"
@@ -79,13 +79,11 @@ print(os.path.exists("kept.txt"))
 """
 
 
-def test_local_target_methods_match_law(tmp_path):
+def test_local_target_methods_match_law(tmp_path, law_bin):  # noqa: F811
     cfg = f"[target]\ntmp_dir: {tmp_path}/{{side}}/tmp\n"
     ours = run_script(LOCAL.replace("$PWD", str(tmp_path / "compat")), tmp_path / "compat",
                       cfg.format(side="compat"))
-    law_python = LAW_VENV / "bin" / "python"
-    if not law_python.exists():
-        pytest.skip("law 0.1.21 is not installed: run benchmarks/setup_law.sh")
+    law_python = law_bin / "python"
     theirs = run_script(LOCAL.replace("$PWD", str(tmp_path / "law")), tmp_path / "law",
                         cfg.format(side="law"), python=str(law_python))
     assert ours == theirs

@@ -1,6 +1,6 @@
-"""law.Task, WrapperTask, ExternalTask and law.parameter as law analyses use them; where
-law 0.1.21 is installed (benchmarks/.venv-law), the same script's output is compared with
-law's own."""
+"""law.Task, WrapperTask, ExternalTask and law.parameter as law analyses use them; the same
+script's output is compared with law 0.1.21's own (benchmarks/.venv-law, made by
+benchmarks/setup_law.sh)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,15 @@ import law
 import luigi
 import pytest
 
-REPO = Path(__file__).resolve().parents[3]
-LAW_PYTHON = REPO / "benchmarks" / ".venv-law" / "bin" / "python"
+sys.path.insert(0, str(Path(__file__).parent))  # pytest imports tests with importlib
+from test_examples import LAW_VENV, law_bin  # noqa: E402, F401
+
+LAW_PYTHON = LAW_VENV / "bin" / "python"
+
+
+@pytest.fixture(autouse=True)
+def _law_installed(law_bin: Path) -> None:  # noqa: F811
+    """law 0.1.21 to compare with, set up once per session."""
 
 
 @pytest.fixture(autouse=True)
@@ -38,8 +45,6 @@ def _run(python: Path | str, script: str, cwd: Path) -> str:
 def same_as_law(script: str, tmp_path: Path) -> str:
     """The output of ``script`` with law-core-compat, asserted equal to law 0.1.21's."""
     ours = _run(sys.executable, script, tmp_path)
-    if not LAW_PYTHON.exists():
-        pytest.skip("law 0.1.21 is not installed: run benchmarks/setup_law.sh")
     theirs = _run(LAW_PYTHON, script, tmp_path)
     assert ours == theirs
     return ours
