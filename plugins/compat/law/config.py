@@ -35,6 +35,45 @@ logger = logging.getLogger("law.config")
 _builtin_set = set
 
 
+#: law 0.1.21's batch contrib packages: their [job] tools (option suffix -> command) and
+#: chunk sizes; law adds their options to its defaults whether loaded or not
+_BATCH_TOOLS: dict[str, dict[str, str]] = {
+    "htcondor": {"q": "condor_q", "history": "condor_history", "submit": "condor_submit",
+                 "rm": "condor_rm"},
+    "slurm": {"sbatch": "sbatch", "scancel": "scancel", "squeue": "squeue", "sacct": "sacct"},
+    "lsf": {"bsub": "bsub", "bkill": "bkill", "bjobs": "bjobs"},
+    "arc": {"arcsub": "arcsub", "arckill": "arckill", "arcclean": "arcclean",
+            "arcstat": "arcstat"},
+    "glite": {"submit": "glite-ce-job-submit", "cancel": "glite-ce-job-cancel",
+              "purge": "glite-ce-job-purge", "status": "glite-ce-job-status"},
+}
+_BATCH_CHUNKS: dict[str, dict[str, int]] = {
+    "htcondor": {"submit": 25, "cancel": 25, "query": 25},
+    "slurm": {"cancel": 25, "query": 25},
+    "lsf": {"cancel": 25, "query": 25},
+    "arc": {"submit": 25, "cancel": 25, "cleanup": 25, "query": 20},
+    "glite": {"cancel": 25, "cleanup": 25, "query": 25},
+}
+
+
+def _contrib_job_defaults() -> dict[str, Any]:
+    """The ``[job]`` options law's contrib packages add (``htcondor_job_file_dir``,
+    ``crab_sandbox_name``, ...): law's, so they stay out of law-core's config."""
+    out: dict[str, Any] = {}
+    for name, tools in _BATCH_TOOLS.items():
+        out.update({f"{name}_job_file_dir": None, f"{name}_job_file_dir_mkdtemp": None,
+                    f"{name}_job_file_dir_cleanup": None if name in ("arc", "glite") else False,
+                    f"{name}_job_query_timeout": None})
+        out.update({f"{name}_chunk_size_{op}": n for op, n in _BATCH_CHUNKS[name].items()})
+        out.update({f"{name}_cmd_{op}": cmd for op, cmd in tools.items()})
+    out.update({"htcondor_job_grouping_submit": True, "htcondor_merge_job_files": True})
+    out.update({"crab_job_file_dir": None, "crab_job_file_dir_cleanup": False,
+                "crab_job_file_dir_mkdtemp": None, "crab_job_query_timeout": None,
+                "crab_sandbox_name": "CMSSW_14_2_1::arch=el9_amd64_gcc12",
+                "crab_password_file": None, "crab_cmd_crab": "crab"})
+    return out
+
+
 def _defaults() -> dict[str, dict[str, Any]]:
     """law 0.1.21's built-in defaults (those of its core; contrib packages add their own
     sections, which law-core's plugins replace)."""
@@ -58,6 +97,7 @@ def _defaults() -> dict[str, dict[str, Any]]:
             "filesize_repr": False, "tmp_dir": os.getenv("LAW_TARGET_TMP_DIR") or tmp,
             "tmp_dir_perm": 0o0770, "default_local_fs": "local_fs",
             "collection_remove_threads": 0, "interactive_removal_local_sync": True,
+            "default_wlcg_fs": "wlcg_fs", "default_dropbox_fs": "dropbox_fs",
         },
         "local_fs": {
             "base": "/", "has_permissions": True, "default_file_perm": None,
@@ -66,6 +106,7 @@ def _defaults() -> dict[str, dict[str, Any]]:
         "job": {
             "job_file_dir": os.getenv("LAW_JOB_FILE_DIR") or tmp, "job_file_dir_mkdtemp": True,
             "job_file_dir_cleanup": False, "job_query_timeout": None,
+            **_contrib_job_defaults(),
         },
         "notifications": {
             "mail_recipient": None, "mail_sender": None, "mail_smtp_host": None,

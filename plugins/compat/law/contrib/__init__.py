@@ -68,15 +68,15 @@ PROVIDERS: dict[str, Provider] = {
 
 #: contrib packages of law 0.1.21 that nothing in law-core replaces yet
 UNSUPPORTED: dict[str, str] = {
-    "cms": "CMS-specific job managers and targets (CMS crab, dashboard)",
-    "git": "git repository bundling tasks",
     "mercurial": "mercurial repository bundling tasks",
     "profiling": "cProfile decorators",
     "rich": "rich progress output",
 }
 
 #: contrib packages that need no plugin: law-core-compat's own module is all of it
-COMPAT_ONLY = ("tasks",)
+#: (``cms`` and ``git`` give law's base classes, whose Crab submission and bundling are
+#: errors, so that analyses that mix them in run their other parts)
+COMPAT_ONLY = ("tasks", "cms", "git")
 
 
 def compat_module(name: str) -> str | None:
