@@ -241,22 +241,54 @@ def _random_file(path: Path, size: int) -> None:
             written += len(part)
 
 
+def _drop_from_page_cache(*paths: Path) -> None:
+    """Write ``paths`` to disk and drop them from the page cache.
+
+    The 2 GiB written to set the copy benchmark up (the source in 64 MiB pieces, the
+    server's copy by ``shutil.copyfile``), left in the page cache, slowed every download
+    made in this process afterwards, law-core's and gfal2's filecopy alone alike (2-4 s of
+    system time per GiB instead of 1 s, in the writes to the local file), and davix-get
+    less: a state of this process's making, not of the contenders. Dropped again before
+    each measured run, every contender reads its source from the disk (``posix_fadvise``
+    works for any user who can open the file; nothing system-wide is dropped)."""
+    os.sync()
+    for path in paths:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+
+
 #: the download through gfal2's own filecopy, without law-core around it
 GFAL2_ALONE = "gfal2 filecopy"
 
 
-def _alternate(funcs: dict[str, Callable[[int], float]], repeat: int) -> dict[str, list[float]]:
+def _alternate(funcs: dict[str, Callable[[int], float]], repeat: int,
+               before: Callable[[], None] = lambda: None) -> dict[str, list[float]]:
+    """``repeat`` runs of each of ``funcs``, interleaved; ``before`` is called, unmeasured,
+    before each run.
+
+    An in-process transfer right after another process's transfer is slower (seen on this
+    machine for gfal2 alone as much as for law-core), so no contender may always come first
+    or always follow the same one: run ``i`` takes the contenders in a rotation of their
+    order, and from the second half of the rotations on in a rotation of the reversed order
+    (a Williams design: with ``repeat`` a multiple of twice their number, each contender
+    comes at each place and after each other one equally often; two contenders alternate).
+    """
     times: dict[str, list[float]] = {name: [] for name in funcs}
     order = list(funcs.items())
+    n = len(order)
+    sequences = [order[k:] + order[:k] for k in range(n)]
+    if n > 2:
+        backwards = order[::-1]
+        sequences += [backwards[k:] + backwards[:k] for k in range(n)]
     for i in range(repeat):
-        # rotated each run: an in-process transfer right after another process's transfer
-        # is slower (seen on this machine for gfal2 alone as much as for law-core), so no
-        # contender may always follow the same one
-        shift = i % len(order)
-        for name, func in order[shift:] + order[:shift]:
+        for name, func in sequences[i % len(sequences)]:
             # the previous run's written data goes to disk first, unmeasured: else a run
             # pays for the writeback of the one before it
             os.sync()
+            before()
             times[name].append(func(i))
     return times
 
@@ -318,6 +350,7 @@ def bench_copy(store: Store, work: Path, size: int, repeat: int) -> dict[str, ob
     # downloads read one file that is on the server's disk
     shutil.copyfile(src, remote_dir / "down.bin")
     server.chown()
+    _drop_from_page_cache(src, remote_dir / "down.bin")
 
     def tool_down(i: int) -> float:
         local = work / f"tool_{i}.bin"
@@ -334,15 +367,19 @@ def bench_copy(store: Store, work: Path, size: int, repeat: int) -> dict[str, ob
         return elapsed
 
     def gfal2_down(i: int) -> float:
-        # the backend alone, for scale: one gfal2 filecopy with law-core's parameters
-        from law_core_gfal.context import get_context, signals_kept
+        # the backend alone, for scale: one gfal2 filecopy with law-core's parameters, in
+        # the context law-core downloads with (its own for HTTP, law_core_gfal.http_download)
+        from law_core_gfal.context import get_context, get_download_context, signals_kept
         from law_core_gfal.file_interface import GFALFileInterface
+        from law_core_gfal.http_download import is_http_download
 
         local = work / f"gfal2_{i}.bin"
+        src, dst = f"{url}down.bin", f"file://{local}"
+        context = get_download_context() if is_http_download(src, dst) else get_context()
         params = GFALFileInterface().transfer_parameters()
         start = time.perf_counter()
         with signals_kept():
-            get_context().filecopy(params, f"{url}down.bin", f"file://{local}")
+            context.filecopy(params, src, dst)
         elapsed = time.perf_counter() - start
         arrived(local)
         return elapsed
@@ -351,11 +388,15 @@ def bench_copy(store: Store, work: Path, size: int, repeat: int) -> dict[str, ob
     tool_down(-1)
     up_tool, down_tool = store.tools[1], store.tools[2]
     result: dict[str, object] = {"bytes": size}
-    result["upload"] = _compare(_alternate({up_tool: tool_up, "law-core": law_core_up}, repeat),
-                                up_tool, size)
+    # every measured run reads its source from the disk: none finds it in the page cache
+    # (or not) by what the run before it read
+    result["upload"] = _compare(
+        _alternate({up_tool: tool_up, "law-core": law_core_up}, repeat,
+                   before=lambda: _drop_from_page_cache(src)), up_tool, size)
     result["download"] = _compare(
         _alternate({down_tool: tool_down, "law-core": law_core_down, GFAL2_ALONE: gfal2_down},
-                   repeat), down_tool, size)
+                   repeat, before=lambda: _drop_from_page_cache(remote_dir / "down.bin")),
+        down_tool, size)
     result["met"] = all(result[d]["met"] for d in ("upload", "download"))  # type: ignore[index]
     src.unlink()
     shutil.rmtree(remote_dir)

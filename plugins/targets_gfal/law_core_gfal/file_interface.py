@@ -25,7 +25,7 @@ from law_core.plugin import (
     redact,
     scheme_of,
 )
-from law_core_gfal import transfer
+from law_core_gfal import http_download, transfer
 from law_core_gfal.context import get_context, gfal2_module, signals_kept
 from law_core_gfal.plugin import SCHEMES
 
@@ -205,6 +205,9 @@ class GFALFileInterface(FileInterface):
         """The copy, in this process."""
         remote_to_remote = scheme_of(src_uri) != _LOCAL and scheme_of(dst_uri) != _LOCAL
         transfer.mark_transferred()
+        if http_download.is_http_download(src_uri, dst_uri):
+            http_download.download(self, src_uri, dst_uri)
+            return
         try:
             self._run("copy to " + redact(dst_uri), src_uri, get_context().filecopy,
                       self.transfer_parameters(), src_uri, dst_uri)
