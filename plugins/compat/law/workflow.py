@@ -13,6 +13,7 @@ maps as lists, dicts or ints, classmethod branch maps, ``as_branch``/``as_workfl
 from __future__ import annotations
 
 import functools
+import inspect
 import itertools
 import os
 import tempfile
@@ -343,6 +344,50 @@ def dynamic_workflow_condition(condition_fn: Callable[[Any], Any] | None = None,
     return decorator if condition_fn is None else decorator(condition_fn)
 
 
+# --- dynamic dependencies of branches ---------------------------------------------------------
+
+
+def _build_dynamic(task: Any, requirements: Any) -> None:
+    """Make the tasks that ``task``'s run() yielded complete: the incomplete ones are built
+    by a luigi run of their own, here (luigi itself only resolves the yields of tasks it
+    runs, and law-core runs branches without it)."""
+    import luigi
+
+    tasks = [t for t in luigi.task.flatten(requirements) if not t.complete()]
+    if not tasks:
+        return
+    result = luigi.build(tasks, local_scheduler=True, workers=1, detailed_summary=True)
+    missing = [t for t in tasks if not t.complete()]
+    if missing or result.status not in (luigi.LuigiStatusCode.SUCCESS,
+                                        luigi.LuigiStatusCode.SUCCESS_WITH_RETRY):
+        raise law_core.TaskError(
+            f"the dynamic dependencies that run() of {task!r} yielded did not complete: "
+            f"{', '.join(map(repr, missing or tasks))} ({result.status.name})")
+
+
+def _resolving_dynamic_deps(run: Callable[..., Any]) -> Callable[..., Any]:
+    """A branch's run() that yields requirements (law's dynamic dependencies): each yield
+    is built, then its outputs are sent back into run(), as luigi does for its tasks."""
+
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        gen = run(self, *args, **kwargs)
+        if not inspect.isgenerator(gen):
+            return gen
+        import luigi
+
+        try:
+            requirements = next(gen)
+            while True:
+                _build_dynamic(self, requirements)
+                requirements = gen.send(luigi.task.getpaths(requirements))
+        except StopIteration:
+            return None
+
+    method = functools.wraps(run)(method)
+    method._law_dynamic_deps = True  # type: ignore[attr-defined]
+    return method
+
+
 # --- workflows -------------------------------------------------------------------------------
 
 
@@ -361,6 +406,10 @@ class BaseWorkflow(_Task, law_core.Workflow):
                 f"{', '.join(name for name, _ in conditions)}); a workflow can have one")
         for name, condition in conditions:
             condition.install(cls, name)
+        # wrapped before law-core wraps it in its dispatch to the workflow's run: branches only
+        run = cls.__dict__.get("run")
+        if callable(run) and not getattr(run, "_law_dynamic_deps", False):
+            cls.run = _resolving_dynamic_deps(run)
         # a branch's workflow parameters follow from its data, the workflow's from its
         # selection: neither passes them on to the other
         names = {name for klass in cls.__mro__ for name, value in vars(klass).items()

@@ -185,9 +185,19 @@ def build_record(task: Any, start: float | None, end: float,
         "pid": os.getpid(),
         "start": start,
         "end": end,
-        "inputs": file_facts(leaf_targets(task.input()), checksum_limit),
+        "inputs": file_facts(_inputs(task), checksum_limit),
         "outputs": file_facts(outputs, checksum_limit),
     }, outputs
+
+
+def _inputs(task: Any) -> list[Any]:
+    """The input targets of ``task``; none when ``requires()`` returns None (luigi's
+    ``input()`` raises for it, though luigi runs such a task)."""
+    from law_core.plugin import leaf_targets
+
+    if task.requires() is None:
+        return []
+    return leaf_targets(task.input())
 
 
 #: per task class: the parameters task_arguments() wrote for its first instance, and those

@@ -330,3 +330,23 @@ def test_a_database_that_cannot_be_written_warns_and_fails_no_task(analysis: Pat
     assert (analysis / "data/Total/total.json").exists()
     assert "provenance records could not be written to" in result.stderr
     assert f"{analysis}/blocker/prov.sqlite" in result.stderr
+
+
+def test_a_task_whose_requires_returns_none_is_recorded_without_inputs(tmp_path: Path) -> None:
+    """luigi runs a task whose requires() returns None (its input() would raise)."""
+    from law_core_provenance.recorder import build_record
+
+    import law_core as law
+
+    class Alone(law.Task):
+        def requires(self):
+            return None
+
+        def output(self):
+            return law.LocalFileTarget(str(tmp_path / "alone.txt"))
+
+    task = Alone()
+    task.output().dump("x", formatter="text")
+    record, outputs = build_record(task, None, 1.0, checksum_limit=0)
+    assert record["inputs"] == []
+    assert [t.path for t in outputs] == [str(tmp_path / "alone.txt")]
