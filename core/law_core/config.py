@@ -39,7 +39,10 @@ CORE_OPTIONS: dict[str, dict[str, str]] = {
     "local_workflow": {"workers": "int"},
     "core": {"index_file": "path"},
     "job": {"bootstrap_file": "text", "bootstrap_command": "text", "forward_env": "text",
-            "python": "text", "submit_rate": "text", "walltime": "text"},
+            "python": "text", "submit_rate": "text", "walltime": "text",
+            # jobs without a shared file system (law_core.workflow.bundle)
+            "shared_fs": "text", "bundle_include": "text", "bundle_exclude": "text",
+            "bundle_cache": "path", "bundle_store": "text"},
 }
 #: sections the core reads whose option names are the user's (modules, task families,
 #: sandbox settings per family): their options are not checked

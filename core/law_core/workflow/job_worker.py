@@ -201,7 +201,8 @@ def main(job_dir: str, job_num: int, attempt: int) -> int:
     task_spec = json.loads((directory / "task.json").read_text())
     submission = json.loads((directory / "submission.json").read_text())
     branches = submission["jobs"][str(job_num)]["branches"]
-    os.chdir(task_spec["cwd"])
+    if task_spec.get("cwd"):  # none with a software bundle: the job home (the wrapper's)
+        os.chdir(task_spec["cwd"])
     print("law-core job", job_num, "attempt", attempt, "on", socket.gethostname(), flush=True)
     try:
         expected = json.loads((directory / "outputs.json").read_text())

@@ -15,7 +15,15 @@
 # into a scratch directory and runs the wrapper there with JOB_DIR "." (a relative JOB_DIR
 # is resolved against $PWD here, before the wrapper changes directory); status/ is created
 # at once, so that a batch system bringing it back finds it even after an early failure.
-# The wrapper needs no PATH (job_env.sh sets the submitting side's).
+# The wrapper needs no PATH (job_env.sh sets the submitting side's; with a software bundle
+# it keeps the worker's, or takes the system's directories where there is none).
+#
+# Where the workers share no file system with the submitting host, job_env.sh names a
+# software bundle (LAW_CORE_JOB_BUNDLE, a tar.gz among the job files) instead of the
+# submitting side's PATH, Python and bootstrap file: the wrapper unpacks it into a
+# directory of its own, puts its python/ first on PYTHONPATH, sources its bootstrap.sh if
+# it has one, and checks that the worker's Python ($LAW_CORE_JOB_PYTHON, default python3
+# from the worker's PATH) is the major.minor version the bundle was built with.
 set -u
 
 job_dir=$1
@@ -30,11 +38,41 @@ set -- "$job_dir" "$job_num" "$attempt"  # as a bootstrap file sourced below see
 status_file="$job_dir/status/job_${job_num}_${attempt}.json"
 mkdir -p "$job_dir/status" 2>/dev/null
 
+fetch_bundle() {
+    # fetch_bundle URL FILE: the software bundle from [job] bundle_store
+    local url=$1 file=$2
+    if command -v gfal-copy >/dev/null 2>&1 && gfal-copy -f "$url" "file://$file" >&2; then
+        return 0
+    fi
+    case $url in
+        root://*|xroot://*) command -v xrdcp >/dev/null 2>&1 && xrdcp -f -s "$url" "$file" >&2 ;;
+        https://*|davs://*)
+            command -v curl >/dev/null 2>&1 && curl -fsS -o "$file" \
+                --capath "${X509_CERT_DIR:-/etc/grid-security/certificates}" \
+                ${X509_USER_PROXY:+--cert "$X509_USER_PROXY"} "https://${url#*://}" ;;
+        http://*|dav://*) command -v curl >/dev/null 2>&1 && curl -fsS -o "$file" "http://${url#*://}" ;;
+        file://*) cp "${url#file://}" "$file" ;;
+        /*) cp "$url" "$file" ;;
+        *) return 1 ;;
+    esac
+}
+
+json_string() {
+    # json_string TEXT: TEXT as a JSON string (backslashes, quotes, control characters)
+    local text=$1
+    text=${text//\\/\\\\}
+    text=${text//\"/\\\"}
+    text=${text//[$'\001'-$'\037']/ }
+    printf '"%s"' "$text"
+}
+
 write_status() {
-    # write_status CODE PHASE: an exit status of a phase before the worker ran
+    # write_status CODE PHASE [ERROR]: an exit status of a phase before the worker ran
+    local error=null
+    [ -n "${3:-}" ] && error=$(json_string "$3") && echo "law-core job failed: $3" >&2
     mkdir -p "$job_dir/status" || return
-    printf '{"job_num": %d, "attempt": %d, "exit_code": %d, "phase": "%s", "host": "%s"}\n' \
-        "$job_num" "$attempt" "$1" "$2" "$(hostname)" > "$status_file.tmp.$$" &&
+    printf '{"job_num": %d, "attempt": %d, "exit_code": %d, "phase": "%s", "host": "%s", "error": %s}\n' \
+        "$job_num" "$attempt" "$1" "$2" "$(hostname)" "$error" > "$status_file.tmp.$$" &&
         mv -f "$status_file.tmp.$$" "$status_file"
 }
 
@@ -43,6 +81,8 @@ if ! source "$job_dir/job_env.sh"; then
     write_status 10 setup
     exit 10
 fi
+# the worker's own PATH (job_env.sh sets none with a bundle), else the system's
+export PATH=${PATH:-/usr/local/bin:/usr/bin:/bin}
 # the config values as the submitting side resolved them
 if [ -f "$job_dir/config.cfg" ]; then
     export LAW_CORE_RESOLVED_CONFIG="$job_dir/config.cfg"
@@ -51,6 +91,30 @@ job_home=$(mktemp -d "${TMPDIR:-/tmp}/law-core-job-XXXXXXXX") || { write_status 
 trap 'rm -rf "$job_home"' EXIT
 cd "$job_home" || { write_status 10 setup; exit 10; }
 export LAW_CORE_JOB_HOME=$job_home
+
+# the software bundle: law-core, its plugins and the analysis, unpacked beside the job home
+if [ -n "${LAW_CORE_JOB_BUNDLE:-}" ]; then
+    bundle_file=$job_dir/$LAW_CORE_JOB_BUNDLE
+    bundle_home=$(mktemp -d "${TMPDIR:-/tmp}/law-core-bundle-XXXXXXXX") ||
+        { write_status 10 setup "no directory for the software bundle in ${TMPDIR:-/tmp}"; exit 10; }
+    trap 'rm -rf "$job_home" "$bundle_home"' EXIT
+    if [ ! -f "$bundle_file" ] && [ -n "${LAW_CORE_JOB_BUNDLE_URL:-}" ]; then
+        bundle_file=$bundle_home/$LAW_CORE_JOB_BUNDLE
+        if ! fetch_bundle "$LAW_CORE_JOB_BUNDLE_URL" "$bundle_file"; then
+            write_status 10 setup "the software bundle could not be fetched from $LAW_CORE_JOB_BUNDLE_URL on $(hostname) (with gfal-copy, xrdcp for root://, curl for https:// and davs://, or cp)"
+            exit 10
+        fi
+    fi
+    if ! tar -xzf "$bundle_file" -C "$bundle_home"; then
+        write_status 10 setup "the software bundle $bundle_file could not be unpacked on $(hostname) (did it travel with the job?)"
+        exit 10
+    fi
+    export PYTHONPATH=$bundle_home/python${PYTHONPATH:+:$PYTHONPATH}
+    export LAW_CORE_JOB_BUNDLE_HOME=$bundle_home
+    if [ -f "$bundle_home/bootstrap.sh" ]; then
+        LAW_CORE_JOB_BOOTSTRAP=$bundle_home/bootstrap.sh
+    fi
+fi
 
 # bootstrap: a file to source, and a command (the user's own shell code from the config)
 if [ -n "${LAW_CORE_JOB_BOOTSTRAP:-}" ]; then
@@ -64,6 +128,20 @@ if [ -n "${LAW_CORE_JOB_BOOTSTRAP_COMMAND:-}" ]; then
     if ! eval "$LAW_CORE_JOB_BOOTSTRAP_COMMAND"; then
         write_status 20 bootstrap
         exit 20
+    fi
+fi
+
+# the worker's Python must be the version the bundle was built with (its binary wheels,
+# and the language features of its code)
+if [ -n "${LAW_CORE_JOB_BUNDLE_PYTHON:-}" ]; then
+    found=$("$LAW_CORE_JOB_PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+    if [ -z "$found" ]; then
+        write_status 10 setup "the Python '$LAW_CORE_JOB_PYTHON' does not run on $(hostname) (PATH=$PATH); the software bundle needs Python $LAW_CORE_JOB_BUNDLE_PYTHON there: set [job] python (or the job manager's python option), or set it up in [job] bootstrap_file"
+        exit 10
+    fi
+    if [ "$found" != "$LAW_CORE_JOB_BUNDLE_PYTHON" ]; then
+        write_status 10 setup "the software bundle was built with Python $LAW_CORE_JOB_BUNDLE_PYTHON on the submitting side, but '$LAW_CORE_JOB_PYTHON' on $(hostname) is Python $found: set [job] python to a Python $LAW_CORE_JOB_BUNDLE_PYTHON of the workers, or submit from a Python $found"
+        exit 10
     fi
 fi
 

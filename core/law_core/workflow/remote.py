@@ -15,7 +15,10 @@ Jobs read and write the job directory in place, on a file system the workers sha
 this host. A batch system that copies files instead (HTCondor's file transfer, a grid
 sandbox) asks :meth:`RemoteJobManager.transfer_spec` for each job: the command to run in
 the worker's scratch directory, the files to copy in and those to bring back
-(:class:`JobTransfer`).
+(:class:`JobTransfer`). Such a manager declares that its workers share no file system
+(:meth:`RemoteJobManager.shared_file_system`); then the jobs also carry their software, a
+bundle of law-core, its plugins and the analysis (:mod:`law_core.workflow.bundle`), and
+depend on no path of this host.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ from law_core.events import JobEvent, emit_job_event
 from law_core.settings import Settings
 from law_core.targets.collection import target_uris
 from law_core.task import output_targets
+from law_core.workflow.bundle import bundles_in
 from law_core.workflow.credentials import check_output_credentials
 from law_core.workflow.job_manager import JobManager
 from law_core.workflow.job_worker import write_json_atomic, write_text_atomic
@@ -112,16 +116,19 @@ class JobTransfer:
 
     The job wrapper takes "." for its job directory, resolves it before it changes
     directory and creates ``status/`` there itself, so no launcher script is needed. Only
-    the job directory's files travel: ``task.json`` keeps the submitting side's working
-    directory, Python path and interpreter, which the worker must have too (e.g. on CVMFS).
+    the job directory's files travel. Where the manager declares no shared file system,
+    they include the software bundle (``law-core-bundle-<digest>.tar.gz``) and the job
+    runs with the worker's Python in a directory of its own; otherwise ``task.json`` keeps
+    the submitting side's working directory, Python path and interpreter, which the worker
+    must have too (e.g. on CVMFS).
     """
 
     #: run in the scratch directory, e.g. ``("bash", "./job_wrapper.sh", ".", "3", "1")``;
     #: paths in the job directory became "." and "./NAME"
     command: tuple[str, ...]
     #: absolute paths on this host to copy into the scratch directory (by their names):
-    #: the job wrapper first, the job files that exist, the job directory's files the
-    #: command names
+    #: the job wrapper first, the job files that exist, the software bundle, the job
+    #: directory's files the command names
     inputs: tuple[str, ...]
     #: path relative to the scratch directory -> where it belongs on this host: the exit
     #: status (``status/job_N_A.json``) and the logs (:attr:`stdout`, :attr:`stderr`)
@@ -214,13 +221,23 @@ class RemoteJobManager(JobManager):
                 named.append(arg[2:].split("/", 1)[0])  # travels with its directory
             command.append(arg)
         # what the command names travels in any case (missing, the batch system says so)
-        inputs = [str(job_dir / name) for name in dict.fromkeys([*JOB_FILES, *named])
+        bundles = [path.name for path in bundles_in(job_dir)]
+        inputs = [str(job_dir / name) for name in dict.fromkeys([*JOB_FILES, *bundles, *named])
                   if name in named or (job_dir / name).exists()]
         stdout, stderr = Path(job.stdout).name, Path(job.stderr).name
         status = status_file_name(job.num, job.attempt)
         return JobTransfer(tuple(command), tuple(inputs), {
             status: str(job_dir / status), stdout: job.stdout, stderr: job.stderr},
             stdout, stderr)
+
+    def shared_file_system(self) -> bool:
+        """Whether the workers see this host's files: the software, the analysis, the
+        submitting directory. ``[job] shared_fs`` (default true); a manager whose workers
+        never do (a grid CE, a pool in file transfer mode) says false. Without one, the
+        jobs carry a software bundle and use no path of this host."""
+        from law_core.config import get_config
+
+        return get_config().get_bool("job", "shared_fs", default=True)
 
     # configuration shared by all remote managers
 
@@ -437,13 +454,20 @@ class RemoteJobManager(JobManager):
             raise WorkflowError(
                 f"{type(wf).__name__} is defined in __main__, which a job cannot import; "
                 "move it into a module")
+        bundle, bundle_url = (None, None) if self.shared_file_system() else \
+            self._bundle(job_dir)
+        if bundle is None:  # one of an earlier run with another setting would travel
+            for old in bundles_in(job_dir):
+                old.unlink(missing_ok=True)
+        here = os.getcwd()
         # parameter values and forwarded variables: readable by the user alone
         write_json_atomic(job_dir / "task.json", {
             "task": f"{module}.{type(wf).__name__}",
             "params": task_arguments(wf),
-            "cwd": os.getcwd(),
-            "pythonpath": [os.getcwd()] + [p for p in os.environ.get("PYTHONPATH", "")
-                                           .split(os.pathsep) if p],
+            # with a bundle: the job's own directory, the bundle's Python path only
+            "cwd": None if bundle else here,
+            "pythonpath": [] if bundle else [here] + [
+                p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p],
             "stage_out": [list(rule) for rule in wf.job_stage_out()],
         }, mode=PRIVATE_MODE)
         # the config as resolved here ($PWD, $VARS; no credentials): the wrapper points
@@ -451,15 +475,24 @@ class RemoteJobManager(JobManager):
         # wherever it runs; credentials it reads from the config file itself
         config = get_config()
         config.write_resolved(job_dir / "config.cfg")
-        env = {
-            "LAW_CORE_JOB_PYTHON": self.config("python") or _job_config("python") or
-            sys.executable,
-            "LAW_CORE_JOB_BOOTSTRAP": wf.job_bootstrap_file() or "",
-            "LAW_CORE_JOB_BOOTSTRAP_COMMAND": wf.job_bootstrap_command() or "",
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            **({CONFIG_ENV: str(config.path.absolute())} if config.path else {}),
-            **declared_forwarding("job"),
-        }
+        python = self.config("python") or _job_config("python")
+        if bundle is not None:
+            # nothing of this host: the worker's Python and PATH, the bundle's bootstrap
+            env = {"LAW_CORE_JOB_PYTHON": python or "python3",
+                   "LAW_CORE_JOB_BUNDLE": bundle.name,
+                   "LAW_CORE_JOB_BUNDLE_PYTHON": bundle.python,
+                   **({"LAW_CORE_JOB_BUNDLE_URL": bundle_url} if bundle_url else {}),
+                   "LAW_CORE_JOB_BOOTSTRAP_COMMAND": wf.job_bootstrap_command() or "",
+                   **declared_forwarding("job")}
+        else:
+            env = {
+                "LAW_CORE_JOB_PYTHON": python or sys.executable,
+                "LAW_CORE_JOB_BOOTSTRAP": wf.job_bootstrap_file() or "",
+                "LAW_CORE_JOB_BOOTSTRAP_COMMAND": wf.job_bootstrap_command() or "",
+                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                **({CONFIG_ENV: str(config.path.absolute())} if config.path else {}),
+                **declared_forwarding("job"),
+            }
         lines = ["# the environment of law-core jobs (every value quoted)"]
         lines += [f"export {name}={shlex.quote(value)}" for name, value in env.items()]
         write_text_atomic(job_dir / "job_env.sh", "\n".join(lines) + "\n", PRIVATE_MODE)
@@ -467,6 +500,23 @@ class RemoteJobManager(JobManager):
         self._files_digest = hashlib.sha1(b"".join(
             (job_dir / name).read_bytes() for name in ("job_env.sh", "task.json", "config.cfg")
         )).hexdigest()[:12]
+
+    def _bundle(self, job_dir: Path) -> tuple[Any, str | None]:
+        """The software bundle of the jobs (built once per content, then taken from the
+        cache) and the URI the jobs fetch it from: None when it travels with them, linked
+        into the job directory."""
+        from law_core.workflow import bundle
+
+        found = bundle.build(self.workflow)
+        if not found.built:
+            logger.debug("using the jobs' software bundle %s", found.path)
+        store = bundle.store_directory()
+        if store:
+            url = bundle.publish(found, store)
+            bundle.remove_from(job_dir)
+            return found, url
+        bundle.link_into(found, job_dir)
+        return found, None
 
     def _write_expected_outputs(self, job_dir: Path, submission: Submission) -> None:
         """Each branch's output URIs as resolved here: before it runs anything, the job

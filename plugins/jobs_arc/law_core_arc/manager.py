@@ -2,14 +2,14 @@
 
 A batch of jobs is one multi-job xRSL file and one ``arcsub`` call. The jobs share nothing
 with this host: each runs in its session directory on the CE, into which ``arcsub``
-uploads the job files the core's ``transfer_spec`` names. States come from the CE's REST
-job list (``GET <ce>/rest/1.0/jobs?state=...``), one request per CE and poll: A-REX
-answers it from its own records, while ``arcstat`` and ``arcget`` go by the infoprovider's,
-which lags by up to a minute. Once a job ended, its exit status and logs are fetched from
-its session directory over REST, and the CE is told to clean it (REST too: ``arckill``
-and ``arcclean`` also go by the infoprovider, and skip jobs it still calls running). The
-X.509 proxy (``X509_USER_PROXY``) authenticates the REST requests and is delegated by
-``arcsub``; it is never written into a job file.
+uploads the job files the core's ``transfer_spec`` names, the software bundle among them.
+States come from the CE's REST job list (``GET <ce>/rest/1.0/jobs?state=...``), one
+request per CE and poll: A-REX answers it from its own records, while ``arcstat`` and
+``arcget`` go by the infoprovider's, which lags by up to a minute. Once a job ended, its
+exit status and logs are fetched from its session directory over REST, and the CE is told
+to clean it (REST too: ``arckill`` and ``arcclean`` also go by the infoprovider, and skip
+jobs it still calls running). The X.509 proxy (``X509_USER_PROXY``) authenticates the REST
+requests and is delegated by ``arcsub``; it is never written into a job file.
 """
 
 from __future__ import annotations
@@ -71,6 +71,12 @@ class ArcJobManager(RemoteJobManager):
     @property
     def max_batch_size(self) -> int:  # type: ignore[override]
         return max(1, self.settings.max_batch_size)
+
+    def shared_file_system(self) -> bool:
+        """Never: a grid job runs in the CE's session directory on a worker that has none
+        of this host's files, so it carries law-core and the analysis (the core's
+        software bundle, one of the job's input files)."""
+        return False
 
     # where the ARC client keeps its records of this workflow's jobs
 

@@ -5,13 +5,14 @@ user in their session directories on the CE, which hold only what arcsub uploade
 files of law-core's ``transfer_spec``). The submitting side runs as root; its job
 directory (mode 0600 job files) is neither readable nor the working directory of a job.
 
-What the jobs still take from this host by path, because the CE runs on this same machine:
-the Python (a venv of the system Python that adds this test environment's site-packages,
-see :func:`law_core.testing.arc.job_python`; it is given to the jobs as ``[arc] python``)
-and the analysis directory (the tasks' module, and their outputs, which are local
-targets). So the analysis directory is made writable for arcuser, and the law-core
-processes run with umask 0 so that the output directories they create are too. Shipping
-the software with the job (issue 17's software bundle) is not part of this plugin yet.
+The jobs carry law-core and the analysis in the core's software bundle (an input file
+``arcsub`` uploads) and run in a directory of their own. Here they also get a Python by path
+(a venv of the system Python, see :func:`law_core.testing.arc.job_python`, as ``[arc]
+python``), and their outputs are local targets in an analysis directory on this machine,
+given by its absolute path (a relative store would resolve in the job's directory): the
+directory is writable for arcuser, and the law-core processes run with umask 0 so that the
+output directories they create are too. ``test_arc_bundle.py`` has jobs that use no path of
+this host at all.
 """
 
 from __future__ import annotations
@@ -67,9 +68,9 @@ class TestArcConformance(JobManagerSuite):
     timeout = 300.0
 
     @pytest.fixture
-    def batch_env(self, arc_fork_ce, open_umask):
+    def batch_env(self, arc_fork_ce, open_umask, analysis):
         self.ce = arc_fork_ce
-        return arc_env(arc_fork_ce)
+        return {**arc_env(arc_fork_ce), "LAW_CORE__TARGET__STORE": str(analysis / "data")}
 
     @pytest.fixture
     def analysis(self, workdir):
@@ -125,7 +126,8 @@ TASKS = """
 
 def law_core(args, cwd, ce, **env):
     full = {k: v for k, v in os.environ.items() if not k.startswith("LAW_CORE")}
-    full.update(arc_env(ce), PYTHONPATH=str(cwd), **env)
+    full.update(arc_env(ce), PYTHONPATH=str(cwd), LAW_CORE__TARGET__STORE=str(cwd / "data"),
+                **env)
     return subprocess.run([sys.executable, "-m", "law_core", *args], cwd=cwd, env=full,
                           capture_output=True, text=True, timeout=300)
 

@@ -74,6 +74,14 @@ class HTCondorJobManager(RemoteJobManager):
         sizes = (self.settings.max_batch_size, _SCHEDD_LIMITS[key])
         return min((n for n in sizes if n and n > 0), default=1000)
 
+    def shared_file_system(self) -> bool:
+        """Not in file transfer mode (the jobs then carry the core's software bundle),
+        else as ``[job] shared_fs`` says."""
+        # read anew: self.settings would keep the options as they are when the job files
+        # are written, before the submission reads them
+        file_transfer = HTCondorSettings.of_task(self.workflow).file_transfer
+        return not file_transfer and super().shared_file_system()
+
     def tool_options(self) -> list[str]:
         """``-pool`` and ``-name`` for every condor_* call."""
         pool, schedd = self.settings.pool, self.settings.scheduler

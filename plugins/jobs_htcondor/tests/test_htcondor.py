@@ -62,13 +62,18 @@ class TestHTCondorConformance(JobManagerSuite):
 
 
 class TestHTCondorConformanceFileTransfer(JobManagerSuite):
-    """The conformance suite again, in file transfer mode (no shared file system)."""
+    """The conformance suite again, in file transfer mode (no shared file system): the jobs
+    carry the software bundle and run in a directory of their own. The stand-in's workers
+    are this host, so an absolute store path plays the storage that workers reach (a
+    relative one would resolve in the job's own directory, which the jobs' output check
+    catches)."""
 
     manager_name = "htcondor"
 
     @pytest.fixture
-    def batch_env(self, condor):
-        return {**condor.env, "LAW_CORE__HTCONDOR__FILE_TRANSFER": "true"}
+    def batch_env(self, condor, analysis):
+        return {**condor.env, "LAW_CORE__HTCONDOR__FILE_TRANSFER": "true",
+                "LAW_CORE__TARGET__STORE": str(analysis / "data")}
 
 
 # helpers
@@ -324,7 +329,9 @@ def test_missing_input_file_holds_the_job(ana, condor):
 
 def test_file_transfer_runs_the_job_in_scratch(ana, condor, tmp_path):
     """Without a shared file system the job runs in HTCondor's scratch directory with the
-    job files transferred in, and its status and logs come back to the job directory."""
+    job files and the software bundle transferred in, and its status and logs come back to
+    the job directory. The bootstrap file travels in the bundle. (The stand-in's workers
+    are this host: the absolute store path plays storage the workers reach.)"""
     record = tmp_path / "record"
     record.mkdir()
     extra = tmp_path / "extra_input.txt"
@@ -333,22 +340,30 @@ def test_file_transfer_runs_the_job_in_scratch(ana, condor, tmp_path):
     # sourced by the core's job wrapper, whose arguments are JOB_DIR JOB_NUM ATTEMPT
     bootstrap.write_text(f'printf "%s\\n" "$1" > "{record}/dir_$2"\n'
                          f'ls -A "$1" > "{record}/files_$2"\n'
-                         f'cat "$1/extra_input.txt" > "{record}/extra_$2"\n')
+                         f'cat "$1/extra_input.txt" > "{record}/extra_$2"\n'
+                         f'printf "%s\\n" "$PYTHONPATH" "$LAW_CORE_JOB_PYTHON" '
+                         f'> "{record}/python_$2"\n')
     (ana / "law.cfg").write_text(f"[job]\nbootstrap_file = {bootstrap}\n"
-                                 f"[htcondor]\ntransfer_input_files = {extra}\n")
+                                 f"[htcondor]\ntransfer_input_files = {extra}\n"
+                                 f"[target]\nstore = {ana / 'data'}\n")
     result = run_work(ana, condor.env, "--n", "3", "--tasks-per-job", "2",
                       "--htcondor-file-transfer", "true")
     assert result.returncode == 0, result.stderr[-3000:]
     directory = job_dir(ana)
     assert len(list((ana / "data" / "Work").glob("out_3_*.json"))) == 3
+    (bundle,) = directory.glob("law-core-bundle-*.tar.gz")
     for num in (1, 2):
         ran_in = Path((record / f"dir_{num}").read_text().strip())
         assert ran_in != directory and ran_in.parent == condor.state / "execute"
         files = set((record / f"files_{num}").read_text().split())
         assert {"job_wrapper.sh", "job_env.sh", "task.json", "submission.json",
-                "extra_input.txt", "status"} <= files
+                "extra_input.txt", "status", bundle.name} <= files
         assert not files & {"logs", "batch_1_1.jdl"}  # only what the job needs goes in
         assert (record / f"extra_{num}").read_text() == "calibration"
+        # the bundle first on the Python path, the worker's python3, nothing of ana
+        pythonpath, python = (record / f"python_{num}").read_text().splitlines()
+        assert pythonpath.split(":")[0].endswith("/python") and "law-core-bundle-" in pythonpath
+        assert str(ana) not in pythonpath and python == "python3"
         assert (directory / "status" / f"job_{num}_1.json").exists()  # came back
         assert f"law-core job {num} attempt 1" in \
             (directory / "logs" / f"job_{num}_1.out").read_text()
@@ -357,7 +372,7 @@ def test_file_transfer_runs_the_job_in_scratch(ana, condor, tmp_path):
     assert "should_transfer_files = YES\n" in description
     assert "when_to_transfer_output = ON_EXIT\n" in description
     assert "transfer_input_files = job_wrapper.sh, job_env.sh, task.json, submission.json, " \
-           f"config.cfg, outputs.json, {extra}\n" in description
+           f"config.cfg, outputs.json, {bundle.name}, {extra}\n" in description
     assert "transfer_output_files = status\n" in description
 
 
