@@ -19,9 +19,10 @@ REPO = Path(__file__).resolve().parents[1]
 #: discovery and keeps the cheap imports it has always had (hookimpl and the records)
 ENTRY_POINT_ALLOWED = {"law_core.plugin", "law_core.hookspecs", "law_core.records"}
 #: law-core-compat's package ``law`` is a user-facing layer, like an analysis: it uses the
-#: user API (``law_core``, its errors), the plugin API, and the one entry into the CLI that
-#: ``law run`` wraps
-COMPAT_ALLOWED = {"law_core", "law_core.errors", "law_core.plugin", "law_core.cli.run"}
+#: user API (``law_core``, its errors, the IPython magics users load), the plugin API, and
+#: the one entry into the CLI that ``law run`` wraps
+COMPAT_ALLOWED = {"law_core", "law_core.errors", "law_core.ipython", "law_core.plugin",
+                  "law_core.cli.run"}
 
 
 def _plugin_dirs() -> list[Path]:

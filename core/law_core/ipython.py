@@ -32,12 +32,9 @@ def _split(line: str) -> list[str] | None:
         return None
 
 
-def law(line: str) -> None:
-    """``%law ARGS``: run ``law-core ARGS`` in a subprocess, streaming its output."""
-    args = _split(line)
-    if args is None:
-        return
-    argv = [sys.executable, "-m", "law_core", *args]
+def stream(argv: list[str], name: str = "law-core") -> int | None:
+    """Run ``argv``, its output streamed into the cell as it comes; its exit code, None
+    when the user interrupted it (``name`` says who was)."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           bufsize=1, env=env) as process:
@@ -48,10 +45,19 @@ def law(line: str) -> None:
         except KeyboardInterrupt:
             process.terminate()
             process.wait()
-            print("law-core: interrupted")
-            return
-    if process.returncode:
-        print(f"law-core exited with code {process.returncode}")
+            print(f"{name}: interrupted")
+            return None
+    return process.returncode
+
+
+def law(line: str) -> None:
+    """``%law ARGS``: run ``law-core ARGS`` in a subprocess, streaming its output."""
+    args = _split(line)
+    if args is None:
+        return
+    code = stream([sys.executable, "-m", "law_core", *args])
+    if code:
+        print(f"law-core exited with code {code}")
 
 
 def notebook_task(name: str) -> str | None:

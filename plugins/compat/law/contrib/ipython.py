@@ -20,9 +20,7 @@ The magics are law-core-compat's own code on the machinery of law-core's
 from __future__ import annotations
 
 import logging
-import os
 import shlex
-import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -31,6 +29,7 @@ import luigi
 
 import law
 from law.task import Task as _Task
+from law_core.ipython import notebook_task, stream, with_notebook_task
 
 __all__ = ["Task", "register_magics", "create_magics"]
 
@@ -111,22 +110,10 @@ class Task(_Task):
 # --- finding tasks of the notebook ------------------------------------------------------
 
 
-def _notebook_task(family: str) -> str | None:
-    """``__main__.NAME`` of the task class of ``family`` the notebook defines now."""
-    main = sys.modules.get("__main__")
-    if main is None or family.startswith("__main__."):
-        return None
-    for attr, value in list(vars(main).items()):
-        if isinstance(value, type) and issubclass(value, luigi.Task) and \
-                value.__module__ == "__main__" and value.get_task_family() == family:
-            return f"__main__.{attr}"
-    return None
-
-
 def _task_name(cls: type) -> str:
     """What ``law run`` finds ``cls`` by: ``MODULE.NAME`` (a notebook's by its binding)."""
     if cls.__module__ == "__main__":
-        found = _notebook_task(cls.get_task_family())
+        found = notebook_task(cls.get_task_family())
         if found is not None:
             return found
     return f"{cls.__module__}.{cls.__name__}"
@@ -142,10 +129,7 @@ def _run(argv: list[str]) -> bool | int | None:
     code. argparse's exits (``--help``, a usage error) do not end the kernel."""
     from law.cli import main
 
-    if len(argv) >= 2 and argv[0] == "run" and not argv[1].startswith("-"):
-        found = _notebook_task(argv[1])
-        if found is not None:
-            argv = [argv[0], found, *argv[2:]]
+    argv = with_notebook_task(argv)
     try:
         code = main(argv)
     except SystemExit as exit_:
@@ -163,22 +147,6 @@ def _run(argv: list[str]) -> bool | int | None:
 
 def _shell_command(cmd: str | Sequence[str]) -> str:
     return cmd.strip() if isinstance(cmd, str) else shlex.join(str(c) for c in cmd)
-
-
-def _stream(argv: list[str]) -> int:
-    """Run ``argv``, its output streamed to this process's stdout; the exit code."""
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          bufsize=1, env=env) as process:
-        try:
-            for output in process.stdout:  # type: ignore[union-attr]
-                sys.stdout.write(output)
-                sys.stdout.flush()
-        except KeyboardInterrupt:
-            process.terminate()
-            process.wait()
-            print("law: interrupted")
-    return process.returncode
 
 
 class _CellHandler(logging.StreamHandler):
@@ -227,7 +195,7 @@ def create_magics(init_cmd: str | Sequence[str] | None = None,
             super().__init__(*args, **kwargs)
             if init:
                 logger.info("running initialization command '%s'", init)
-                _stream(["bash", "-c", init])
+                stream(["bash", "-c", init], "law")
             if callable(init_fn):
                 logger.info("calling initialization function '%s'",
                             getattr(init_fn, "__name__", init_fn))
@@ -246,7 +214,7 @@ def create_magics(init_cmd: str | Sequence[str] | None = None,
                 # the user's shell command, then law with arguments that no shell parses
                 command = ["bash", "-c", f'{before} && exec "$@"', "bash", *command]
             logger.debug("running law command %s", shlex.join(command))
-            code = _stream(command)
+            code = stream(command, "law")
             if code:
                 print(f"law exited with code {code}")
 
