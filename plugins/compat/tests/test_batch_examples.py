@@ -6,33 +6,16 @@ Each example defines its workflow with law's batch mixin (``law.htcondor.HTCondo
 ``<name>_job_config`` hooks. No batch system runs here, so the examples run through their
 READMEs' commands with the README's ``--<Family>-workflow local``; the status before, the
 run and the status after must exit alike in both, and the output files be byte-identical
-(the machinery of test_examples.py).
+(the machinery of law_reference.py).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from pathlib import Path
 
 import pytest
-
-
-def _examples_machinery() -> object:
-    """test_examples.py, loaded by its path (pytest imports test modules with importlib,
-    so they are not importable by name)."""
-    path = Path(__file__).with_name("test_examples.py")
-    spec = importlib.util.spec_from_file_location("law_compat_test_examples", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_machinery = _examples_machinery()
-_both = _machinery._both
-#: the fixtures of test_examples.py: law's examples and law 0.1.21's venv
-law_examples = _machinery.law_examples
-law_bin = _machinery.law_bin
+from law_reference import COMPAT_BIN, _both, _run_example  # noqa: F401
 
 #: example -> the variables of its setup.sh naming the data directory
 EXAMPLES = {
@@ -82,10 +65,10 @@ def test_batch_example_default_is_the_batch_system(tmp_path: Path, law_examples:
                 ["law", "run", "CreateAlphabet", "--version", "v1", "--CreateChars-retries",
                  "0", "--CreateChars-poll-interval", "1sec"]]
     source, data_vars = law_examples / "htcondor_at_naf", EXAMPLES["htcondor_at_naf"]
-    law_results, _ = _machinery._run_example(source, tmp_path / "law", law_bin, data_vars,
+    law_results, _ = _run_example(source, tmp_path / "law", law_bin, data_vars,
                                              commands)
-    results, example = _machinery._run_example(source, tmp_path / "compat",
-                                               _machinery.COMPAT_BIN, data_vars, commands)
+    results, example = _run_example(source, tmp_path / "compat",
+                                               COMPAT_BIN, data_vars, commands)
     assert results[1][1] == law_results[1][1] != 0, (law_results[1], results[1])
     assert "condor_submit" in results[1][2]
     assert not (example / "data" / "CreateAlphabet").exists()

@@ -4,26 +4,12 @@ directory of sibling files, a workflow's ``input()["collection"]``)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import textwrap
 from pathlib import Path
 
-
-def _examples_machinery() -> object:
-    """test_examples.py, loaded by its path (test modules are not importable by name)."""
-    path = Path(__file__).with_name("test_examples.py")
-    spec = importlib.util.spec_from_file_location("law_compat_test_examples", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_machinery = _examples_machinery()
-COMPAT_BIN, _env = _machinery.COMPAT_BIN, _machinery._env
-#: the fixture of test_examples.py: law 0.1.21's venv
-law_bin = _machinery.law_bin
+from law_reference import COMPAT_BIN, _env  # noqa: F401
 
 SCRIPT = textwrap.dedent('''
     import json

@@ -18,14 +18,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))  # pytest imports tests with importlib
-from test_examples import (  # noqa: E402, F401
-    COMPAT_BIN,
-    LAW_VENV,
-    law_bin,
-    law_examples,
-    law_venv_with,
-)
+from law_reference import COMPAT_BIN, LAW_VENV, law_venv_with  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -240,7 +233,7 @@ def _printed(cells: list[dict]) -> list[str]:
             if keep.match(line)]
 
 
-def test_law_notebook_example_unmodified(tmp_path, law_examples, law_bin):  # noqa: F811
+def test_law_notebook_example_unmodified(tmp_path, law_examples, law_bin):
     law_venv_with("IPython", "ipython")
     law_dir, law_cells = _notebook_run(law_examples, tmp_path / "law", law_bin)
     compat_dir, compat_cells = _notebook_run(law_examples, tmp_path / "compat", COMPAT_BIN)

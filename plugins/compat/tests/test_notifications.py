@@ -13,7 +13,6 @@ local stand-ins of law_core_notifiers.standins.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import shutil
 import subprocess
@@ -31,24 +30,7 @@ from law_core_notifiers.standins import (  # noqa: E402
     SMTPStandIn,
     TelegramStandIn,
 )
-
-
-def _examples_machinery() -> object:
-    """test_examples.py, loaded by its path (pytest imports test modules with importlib,
-    so they are not importable by name)."""
-    path = Path(__file__).with_name("test_examples.py")
-    spec = importlib.util.spec_from_file_location("law_compat_test_examples_notify", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_machinery = _examples_machinery()
-COMPAT_BIN = _machinery.COMPAT_BIN
-_env = _machinery._env
-#: the fixtures of test_examples.py: law's examples and law 0.1.21's venv
-law_examples = _machinery.law_examples
-law_bin = _machinery.law_bin
+from law_reference import COMPAT_BIN, _env  # noqa: F401
 
 
 def _law_vars(options: dict[str, str]) -> dict[str, str]:

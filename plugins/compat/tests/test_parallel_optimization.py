@@ -18,7 +18,6 @@ venv; law 0.1.21's venv gets the same versions (so both compute with the same nu
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import pickle
@@ -28,25 +27,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import pytest
-
-
-def _examples_machinery() -> object:
-    """test_examples.py, loaded by its path (pytest imports test modules with importlib,
-    so they are not importable by name)."""
-    path = Path(__file__).with_name("test_examples.py")
-    spec = importlib.util.spec_from_file_location("law_compat_test_examples_po", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_machinery = _examples_machinery()
-_run_example = _machinery._run_example
-COMPAT_BIN = _machinery.COMPAT_BIN
-LAW_VENV = _machinery.LAW_VENV
-#: the fixtures of test_examples.py: law's examples and law 0.1.21's venv
-law_examples = _machinery.law_examples
-law_bin = _machinery.law_bin
+from law_reference import COMPAT_BIN, LAW_VENV, _run_example  # noqa: F401
 
 #: what the example needs beyond law, and what decides its numbers: the law venv gets the
 #: versions installed here

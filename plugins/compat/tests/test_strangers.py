@@ -1,7 +1,7 @@
 """What running other people's law analyses turned up ("stranger" checks), reduced to
 small law-style reproductions. Each analysis is run with law 0.1.21 and with
 law-core-compat through the same commands, which must exit alike and leave
-byte-identical files (the machinery of test_examples.py).
+byte-identical files (the machinery of law_reference.py).
 
 - Analyses that mix ``law.cms.CrabWorkflow`` into their workflows and bundle their
   repository with ``law.git.BundleGitRepository`` load the contrib packages ``cms`` and
@@ -13,26 +13,12 @@ byte-identical files (the machinery of test_examples.py).
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import textwrap
 from pathlib import Path
 
 import pytest
-
-
-def _examples_machinery() -> object:
-    """test_examples.py, loaded by its path (test modules are not importable by name)."""
-    path = Path(__file__).with_name("test_examples.py")
-    spec = importlib.util.spec_from_file_location("law_compat_test_examples_s", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_machinery = _examples_machinery()
-_both, _index_families = _machinery._both, _machinery._index_families
-law_bin = _machinery.law_bin
+from law_reference import COMPAT_BIN, _both, _env, _index_families  # noqa: F401
 
 FRAMEWORK = '''
     import os
@@ -181,7 +167,7 @@ def test_crab_and_bundling_say_they_are_unsupported(tmp_path: Path, analysis: Pa
 
 def _machinery_run(source: Path, data_vars: dict[str, str],
                    command: list[str]) -> subprocess.CompletedProcess:
-    env = _machinery._env(_machinery.COMPAT_BIN, source, {})
+    env = _env(COMPAT_BIN, source, {})
     env.update(data_vars)
     return subprocess.run(command, cwd=source, env=env, capture_output=True, text=True,
                           timeout=300)

@@ -18,9 +18,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))  # pytest imports tests with importlib
-from test_examples import LAW_VENV, law_bin, law_examples  # noqa: E402, F401
+from law_reference import LAW_VENV  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[3]
 STANDIN_DIR = REPO / "plugins" / "targets_dropbox" / "tests" / "standin"
@@ -79,7 +77,7 @@ print(os.path.exists("kept.txt"))
 """
 
 
-def test_local_target_methods_match_law(tmp_path, law_bin):  # noqa: F811
+def test_local_target_methods_match_law(tmp_path, law_bin):
     cfg = f"[target]\ntmp_dir: {tmp_path}/{{side}}/tmp\n"
     ours = run_script(LOCAL.replace("$PWD", str(tmp_path / "compat")), tmp_path / "compat",
                       cfg.format(side="compat"))
@@ -117,7 +115,7 @@ def _mkdir(standin, path: str) -> None:
     standin.route("files/create_folder_v2", {"path": path}, None, 0)
 
 
-def test_law_dropbox_example_unmodified(tmp_path, law_examples, dropbox_standin):  # noqa: F811
+def test_law_dropbox_example_unmodified(tmp_path, law_examples, dropbox_standin):
     s = dropbox_standin
     _mkdir(s, "/lawdev")
     example = tmp_path / "dropbox_targets"

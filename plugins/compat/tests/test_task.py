@@ -14,15 +14,13 @@ from pathlib import Path
 import law
 import luigi
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))  # pytest imports tests with importlib
-from test_examples import LAW_VENV, law_bin  # noqa: E402, F401
+from law_reference import LAW_VENV
 
 LAW_PYTHON = LAW_VENV / "bin" / "python"
 
 
 @pytest.fixture(autouse=True)
-def _law_installed(law_bin: Path) -> None:  # noqa: F811
+def _law_installed(law_bin: Path) -> None:
     """law 0.1.21 to compare with, set up once per session."""
 
 

@@ -1,30 +1,15 @@
 """law.tasks (ForestMerge, TransferLocalFile) and ``law index``'s choice of tasks: a small
 law-style analysis run with law 0.1.21 and with law-core-compat through the same
 commands must exit alike and leave byte-identical files (the machinery of
-test_examples.py)."""
+law_reference.py)."""
 
 from __future__ import annotations
 
-import importlib.util
 import textwrap
 from pathlib import Path
 
 import pytest
-
-
-def _examples_machinery() -> object:
-    """test_examples.py, loaded by its path (test modules are not importable by name)."""
-    path = Path(__file__).with_name("test_examples.py")
-    spec = importlib.util.spec_from_file_location("law_compat_test_examples", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_machinery = _examples_machinery()
-_both, _files, _index_families = _machinery._both, _machinery._files, _machinery._index_families
-#: the fixture of test_examples.py: law 0.1.21's venv
-law_bin = _machinery.law_bin
+from law_reference import _both, _files, _index_families  # noqa: F401
 
 TASKS = '''
     import abc
