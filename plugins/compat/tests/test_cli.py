@@ -92,6 +92,9 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A law project as law's examples lay it out: tasks, law.cfg, LAW_HOME, data."""
     (tmp_path / "hello_tasks.py").write_text(TASKS)
     (tmp_path / "law.cfg").write_text(CONFIG)
+    # law_core_config() sets LAW_CORE_CONFIG: recorded here (set, then removed), so that
+    # it is unset again after the test and no later test's jobs read this test's file
+    monkeypatch.setenv("LAW_CORE_CONFIG", "")
     for name in list(os.environ):
         if name.startswith(("LAW_", "LAW__")):
             monkeypatch.delenv(name)
