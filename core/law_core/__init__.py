@@ -19,7 +19,8 @@ _EXPORTS = {
     "TaskError": "law_core.errors", "TargetError": "law_core.errors",
     "FormatterError": "law_core.errors", "WorkflowError": "law_core.errors",
     "JobSubmissionError": "law_core.errors", "StorageUnreachableError": "law_core.errors",
-    "CredentialError": "law_core.errors",
+    "CredentialError": "law_core.errors", "UnknownParameterError": "law_core.errors",
+    "CompletenessCheckError": "law_core.errors",
     # tasks and workflows
     "Task": "law_core.task", "WrapperTask": "law_core.task", "ExternalTask": "law_core.task",
     "Workflow": "law_core.workflow.base", "LocalWorkflow": "law_core.workflow.base",

@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from law_core.errors import LawCoreError, ParameterError
+from law_core.errors import LawCoreError, ParameterError, UnknownParameterError
 
 
 class RaisingParser(argparse.ArgumentParser):
@@ -75,7 +75,7 @@ def build_task(cls: type, argv: list[str]) -> Any:
         known = [flag_of(n) for n in params]
         close = difflib.get_close_matches(flag.split("=")[0], known, n=1)
         hint = f"; did you mean {close[0]}?" if close else ""
-        raise ParameterError(
+        raise UnknownParameterError(
             f"unknown parameter {flag} of {family}{hint} (its parameters: {', '.join(known)})")
     values = {}
     for name, raw in vars(given).items():

@@ -45,8 +45,17 @@ class ParameterError(LawCoreError, ValueError):
     """A task parameter got a value it cannot take (a ValueError too, as luigi expects)."""
 
 
+class UnknownParameterError(ParameterError):
+    """The command line names a parameter the task does not have."""
+
+
 class TaskError(LawCoreError):
     """A task is defined or used wrongly (unknown family, bad branch, ...)."""
+
+
+class CompletenessCheckError(TaskError):
+    """A task's ``complete()`` raised, so nothing was run (its cause is the original
+    exception)."""
 
 
 class TargetError(LawCoreError):

@@ -223,7 +223,7 @@ def _is_complete(task: Any) -> bool:
     """``task.complete()``, with an error from the user's code (an ``exists()`` of a
     custom target, a ``complete()`` override) as one line; law-core's tasks log its
     traceback (see ``Task.complete``)."""
-    from law_core.errors import LawCoreError, StorageUnreachableError, TaskError
+    from law_core.errors import CompletenessCheckError, LawCoreError, StorageUnreachableError
     from law_core.run_log import current_run_log
 
     try:
@@ -239,7 +239,7 @@ def _is_complete(task: Any) -> bool:
         run_log = current_run_log()
         logged = run_log is not None and run_log.has_tracebacks()
         where = f" (traceback in {run_log.path})" if logged else ""
-        raise TaskError(f"checking whether {task!r} is complete failed: "
+        raise CompletenessCheckError(f"checking whether {task!r} is complete failed: "
                         f"{type(err).__name__}: {err}{where}") from err
 
 

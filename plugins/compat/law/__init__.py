@@ -56,6 +56,9 @@ _ALIASES: dict[str, tuple[str, str]] = {
     "run": ("law.util", "law_run"),
 }
 
+#: law's sandbox classes -> the type of law-core's sandbox (``bash::SCRIPT``, ``venv::PATH``)
+_SANDBOXES: dict[str, str] = {"BashSandbox": "bash", "VenvSandbox": "venv"}
+
 #: submodules that ``import law`` makes reachable as attributes
 _SUBMODULES = ("util", "config", "decorator", "parameter", "task", "workflow", "contrib",
                "cli", "target", "notification", "job")
@@ -65,14 +68,12 @@ _MISSING: dict[str, str] = {
     "MirroredTarget": "a law_core target on the remote file system",
     "MirroredFileTarget": "a law_core target on the remote file system",
     "MirroredDirectoryTarget": "a law_core target on the remote file system",
-    "BashSandbox": "a law-core sandbox plugin ('law-core plugins' lists them)",
-    "VenvSandbox": "a law-core sandbox plugin ('law-core plugins' lists them)",
     "BaseJobManager": "law_core.plugin.RemoteJobManager",
     "JobArguments": "the job manager plugins of law-core",
     "localize_file_targets": "target.localize() of each target",
 }
 
-__all__ = sorted([*_EXPORTS, *_ALIASES, "luigi_version", "luigi_version_info"])
+__all__ = sorted([*_EXPORTS, *_ALIASES, *_SANDBOXES, "luigi_version", "luigi_version_info"])
 
 
 def _luigi_version() -> tuple[str, tuple[Any, ...]]:
@@ -92,6 +93,10 @@ def __getattr__(name: str) -> Any:
     elif name in _ALIASES:
         module, attr = _ALIASES[name]
         value = getattr(importlib.import_module(module), attr)
+    elif name in _SANDBOXES:
+        from law.contrib._sandboxes import sandbox_class
+
+        value = sandbox_class(_SANDBOXES[name])
     elif name in _SUBMODULES:
         value = importlib.import_module(f"{__name__}.{name}")
     elif name in ("luigi_version", "luigi_version_info"):

@@ -213,9 +213,8 @@ def test_contrib_load_installed_plugins() -> None:
     law.contrib.load("numpy", "htcondor", "ipython", "dropbox")
     assert {"numpy", "htcondor"} <= set(law.contrib.loaded_packages())
     assert law.htcondor.HTCondorWorkflow.workflow_type == "htcondor"
-    law.contrib.load("docker")  # the plugin is there, law's module of names is not (yet)
-    with pytest.raises(AttributeError, match="not yet supported by law-core-compat.*docker"):
-        law.docker  # noqa: B018
+    law.contrib.load("docker")
+    assert law.docker.DockerSandbox.type == "docker"  # law-core-docker's sandbox
 
 
 def test_contrib_load_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,23 +11,40 @@ What law users write that ``law-core run`` does not take is translated first:
 - luigi's lock options (``--no-lock``, ``--take-lock``, ...), which law-core does not need;
 - ``--module MODULE``, imported before the task is looked up.
 
-The exit codes are law's: 0, 1 when the task cannot be built, 40 when it failed and 60 for
-an exception outside of the tasks, such as an unreachable central scheduler (law sets
-luigi's retcodes to these values).
+The exit codes are law's, which are luigi's retcodes as law sets them (see :func:`outcome`):
+0; 1 when the task is not found; 2 for an unknown parameter (luigi's argument parser); 20
+when an external requirement is missing (``missing_data``); 40 when a task failed
+(``task_failed``); 50 when a ``requires()`` or ``complete()`` raised while the run was
+planned (``scheduling_error``); 60 when the task cannot be built from its parameters and
+for any other exception outside the tasks, such as an unreachable central scheduler
+(``unhandled_exception``). Where several apply, the highest wins, as in luigi.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
+import sys
 from typing import Any
 
-from law_core.errors import LawCoreError, ParameterError, TaskError
+from law_core.errors import (
+    CompletenessCheckError,
+    LawCoreError,
+    ParameterError,
+    TaskError,
+    UnknownParameterError,
+)
 
-#: luigi's retcodes as law configures them: a failed task, an exception outside of tasks
+#: luigi's retcodes as law configures them (law's ``[luigi_retcode]`` defaults)
+MISSING_DATA = 20
 TASK_FAILED = 40
+SCHEDULING_ERROR = 50
 UNHANDLED_EXCEPTION = 60
+#: what argparse exits with for an unknown option, as luigi's parser does for an unknown
+#: parameter
+USAGE_ERROR = 2
 _BOOL_WORDS = {"true", "false", "1", "0", "yes", "no", "on", "off"}
 #: luigi's options without value that law-core does without
 _DROPPED_FLAGS = ("--no-lock", "--take-lock", "--assistant", "--parallel-scheduling")
@@ -62,19 +79,105 @@ def execute(args: argparse.Namespace, argv: list[str]) -> int:
         host, port = central_scheduler()
         argv += ["--scheduler-host", host, "--scheduler-port", str(port)]
     namespace = argparse.Namespace(task=name, params=argv)
-    try:
-        if show_schemes is False:
-            code = _without_schemes(core_run, namespace)
-        else:
-            code = core_run(namespace)
-    except LawCoreError:
-        raise
-    except Exception:  # luigi's own errors (an unreachable scheduler): law's code 60
-        import traceback
+    with _Outcome() as seen:
+        try:
+            if show_schemes is False:
+                code = _without_schemes(core_run, namespace)
+            else:
+                code = core_run(namespace)
+        except LawCoreError as err:
+            print(f"law: error: {err}", file=sys.stderr)
+            return error_code(err)
+        except Exception:  # luigi's own errors (an unreachable scheduler): law's code 60
+            import traceback
 
-        traceback.print_exc()
-        return UNHANDLED_EXCEPTION
-    return TASK_FAILED if code == 1 else code
+            traceback.print_exc()
+            return UNHANDLED_EXCEPTION
+        return outcome(code, seen.categories())
+
+
+def outcome(code: int, categories: set[str]) -> int:
+    """law's exit code of a run that ``law-core run`` ended with ``code``, from what luigi
+    reported while it ran (``categories``: ``missing``, ``failed``, ``broken``): the highest
+    code that applies, as luigi's ``run_with_retcodes`` does. A failed run without any of
+    them is 40 (law-core's run does not tell luigi's other outcomes apart)."""
+    if code != 1:
+        return code
+    codes = {"missing": MISSING_DATA, "failed": TASK_FAILED, "broken": SCHEDULING_ERROR}
+    return max((codes[c] for c in categories if c in codes), default=TASK_FAILED)
+
+
+def error_code(err: Exception) -> int:
+    """law's exit code for an error ``law-core run`` raised before luigi ran: the root
+    task's ``complete()`` raising is a scheduling error (50, luigi checks it while
+    planning), an unknown parameter is a usage error (2, luigi's argparse), anything else
+    (a missing or bad parameter value, a task whose constructor raises) an unhandled
+    exception (60), as luigi raises it while building the task."""
+    if isinstance(err, CompletenessCheckError):
+        return SCHEDULING_ERROR
+    if isinstance(err, UnknownParameterError):
+        return USAGE_ERROR
+    return UNHANDLED_EXCEPTION
+
+
+class _Outcome:
+    """What luigi reports while a run plans and runs its tasks, through luigi's events: an
+    external requirement missing, a ``requires()``/``complete()`` raising, a task failing.
+    With ``--workers N`` tasks run in forked processes, so each event appends a line to a
+    temporary file that the run's process reads afterwards."""
+
+    _path: str | None = None
+    _registered = False
+
+    def __enter__(self) -> _Outcome:
+        import tempfile
+
+        fd, path = tempfile.mkstemp(prefix="law-outcome-")
+        os.close(fd)
+        type(self)._path = path
+        self._register()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        path, type(self)._path = type(self)._path, None
+        if path:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+
+    def categories(self) -> set[str]:
+        path = type(self)._path
+        if not path:
+            return set()
+        with open(path) as f:
+            return {line.strip() for line in f if line.strip()}
+
+    @classmethod
+    def _note(cls, category: str) -> None:
+        path = cls._path
+        if not path:
+            return
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        try:
+            os.write(fd, f"{category}\n".encode())
+        finally:
+            os.close(fd)
+
+    @classmethod
+    def _register(cls) -> None:
+        # luigi's handlers cannot be removed: registered once, they note into the file of
+        # the run under way (none outside of a run)
+        if cls._registered:
+            return
+        import luigi
+
+        handlers = {luigi.Event.DEPENDENCY_MISSING: "missing",
+                    luigi.Event.BROKEN_TASK: "broken",
+                    luigi.Event.FAILURE: "failed",
+                    luigi.Event.PROCESS_FAILURE: "failed"}
+        for event, category in handlers.items():
+            luigi.Task.event_handler(event)(
+                lambda *args, _category=category, **kwargs: cls._note(_category))
+        cls._registered = True
 
 
 def _take_print_output(argv: list[str]) -> tuple[list[str], bool | None]:
