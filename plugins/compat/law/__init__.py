@@ -40,7 +40,7 @@ _EXPORTS: dict[str, str] = {
     "SiblingFileCollection": "law.target.collection",
     "NestedSiblingFileCollection": "law.target.collection",
     # sandboxes
-    "Sandbox": "law_core", "SandboxTask": "law_core",
+    "Sandbox": "law_core", "SandboxTask": "law.sandbox",
     # configuration and helpers
     "Config": "law.config",
     "no_value": "law.util",

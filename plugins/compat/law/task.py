@@ -59,6 +59,35 @@ def _cli_class_args(family: str) -> set[str]:
     return {key[len(prefix):] for key, value in given.items()
             if key.startswith(prefix) and value is not None}
 
+def _adapt_sandbox_env(cls: type) -> None:
+    """law calls a task's ``sandbox_env(env)`` with the environment the sandbox will get
+    and adds what it returns; law-core's ``sandbox_env()`` takes no argument. A law-style
+    override (one required argument) is wrapped so that it gets law-core's variables (those
+    ``[sandbox] forward_env`` declares) and may add to them."""
+    import inspect
+
+    method = vars(cls).get("sandbox_env")
+    if method is None or getattr(method, "_law_adapted", False):
+        return
+    try:
+        params = list(inspect.signature(method).parameters.values())[1:]
+    except (TypeError, ValueError):
+        return
+    if not params or params[0].default is not inspect.Parameter.empty or \
+            params[0].kind not in (inspect.Parameter.POSITIONAL_ONLY,
+                                   inspect.Parameter.POSITIONAL_OR_KEYWORD):
+        return
+
+    def sandbox_env(self: Any) -> dict[str, str]:
+        base = getattr(super(cls, self), "sandbox_env", None)
+        env = dict(base()) if base is not None else {}
+        env.update(method(self, dict(env)) or {})
+        return env
+
+    sandbox_env._law_adapted = True  # type: ignore[attr-defined]
+    sandbox_env.__doc__ = method.__doc__
+    cls.sandbox_env = sandbox_env
+
 
 class _LawReq:
     """``Cls.req(inst, **kwargs)`` (law's form) and ``self.req(OtherCls, **kwargs)``
@@ -108,6 +137,7 @@ class Task(law_core.Task):
         super().__init_subclass__(**kwargs)
         if vars(cls).get("update_register"):
             cls.deregister()
+        _adapt_sandbox_env(cls)
         cls.modify_task_attributes()
 
     # --- class hooks, as in law ---------------------------------------------------------

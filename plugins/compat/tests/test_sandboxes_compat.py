@@ -48,6 +48,7 @@ TASKS = '''
                 "dockerenv": os.path.exists("/.dockerenv"),
                 "prefix": sys.prefix,
                 "from_setup": os.environ.get("FROM_SETUP_SCRIPT"),
+                "law_hook": os.environ.get("FROM_LAW_HOOK"),
                 "law": law.__file__,
             }
             self.output().dump(json.dumps(facts, sort_keys=True), formatter="text")
@@ -59,6 +60,9 @@ TASKS = '''
 
     class InBash(Where):
         sandbox = "bash::@ANA@/setup.sh"
+
+        def sandbox_env(self, env):  # law's hook: the sandbox's variables, add to them
+            return {"FROM_LAW_HOOK": "yes" if isinstance(env, dict) else "no"}
 
 
     class InVenv(Where):
@@ -182,6 +186,7 @@ def test_bash_sandbox(analysis: Path) -> None:
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     inside = facts(analysis, "InBash")
     assert inside["from_setup"] == "yes" and inside["sandbox_env"]
+    assert inside["law_hook"] == "yes"  # law's sandbox_env(self, env) was called
 
 
 def test_venv_sandbox(analysis: Path, sandbox_venv: Path) -> None:
