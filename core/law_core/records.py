@@ -31,8 +31,13 @@ class Record:
     description: str = ""
 
     def load(self) -> Any:
-        """Import and return the backend class."""
-        return load_reference(self.cls)
+        """Import and return the backend class (once per record: a formatter is asked for
+        at every load and dump of a large workflow's outputs)."""
+        loaded = self.__dict__.get("_loaded")
+        if loaded is None:
+            loaded = load_reference(self.cls)
+            object.__setattr__(self, "_loaded", loaded)  # a cache, not a field
+        return loaded
 
 
 @dataclass(frozen=True)

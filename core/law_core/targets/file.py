@@ -358,6 +358,7 @@ class FileTarget(FileSystemTarget):
         self._refuse_directory("write")
         if self.fs.is_local:
             with self._temporary_path() as tmp_path:
+                committed = False
                 try:
                     try:
                         yield LocalFileTarget(tmp_path)
@@ -367,8 +368,9 @@ class FileTarget(FileSystemTarget):
                         raise
                     if os.path.lexists(tmp_path):
                         self._commit(tmp_path)
+                        committed = True
                 finally:
-                    if os.path.lexists(tmp_path):
+                    if not committed and os.path.lexists(tmp_path):
                         remove_path(tmp_path)
             return
         with tempfile.TemporaryDirectory(prefix="law-core-localize-") as tmp:
@@ -417,6 +419,16 @@ class FileTarget(FileSystemTarget):
         from law_core.formatter import resolve_formatter
 
         fmt = resolve_formatter(self.path, formatter)
+        if self.fs.is_local:
+            # read in place; what is wrong is only asked when reading failed
+            try:
+                return fmt.load(self.path, **kwargs)
+            except Exception as err:
+                if os.path.isdir(self.path):
+                    raise self._is_a_directory("load") from err
+                if not os.path.exists(self.path):
+                    raise TargetError(f"cannot load {self.uri()}: it does not exist") from None
+                raise
         if not self.exists():
             if self._is_dir_quietly():
                 raise self._is_a_directory("load")
@@ -429,8 +441,34 @@ class FileTarget(FileSystemTarget):
         from law_core.formatter import resolve_formatter
 
         fmt = resolve_formatter(self.path, formatter)
+        if self.fs.is_local:
+            self._write_local(fmt.dump, obj, kwargs)
+            return
         with self.localize("w") as local:
             fmt.dump(local.path, obj, **kwargs)
+
+    def _write_local(self, dump: Any, obj: Any, kwargs: dict[str, Any]) -> None:
+        """``dump(path, obj, **kwargs)`` into a temporary sibling that becomes this local
+        file when it succeeded: what ``localize("w")`` does, without its layers, as a
+        workflow's branches each write their outputs this way. A directory in the way is
+        found when renaming (the local rename never replaces one)."""
+        self._ensure_parent()
+        with writing(self.basename) as name:
+            tmp_path = posixpath.join(self.dirname, name)
+            committed = False
+            try:
+                try:
+                    dump(tmp_path, obj, **kwargs)
+                except OSError as err:
+                    if err.errno == errno.ENAMETOOLONG and err.filename == tmp_path:
+                        raise self._name_too_long(err) from err
+                    raise
+                if os.path.lexists(tmp_path):
+                    self._commit(tmp_path)
+                    committed = True
+            finally:
+                if not committed and os.path.lexists(tmp_path):
+                    remove_path(tmp_path)
 
     # copies between file systems
 

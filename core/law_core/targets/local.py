@@ -45,7 +45,14 @@ class LocalFileSystem(FileSystem):
         return os.listdir(path)
 
     def mkdir(self, path: str) -> None:
-        os.makedirs(path, exist_ok=True)
+        # one system call when the directory is there (each output written asks)
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            if not os.path.isdir(path):
+                raise
+        except FileNotFoundError:
+            os.makedirs(path, exist_ok=True)
 
     def remove(self, path: str) -> None:
         os.remove(path)

@@ -50,23 +50,41 @@ def run_branch(task: Any, workflow: Any = None) -> str | None:
     for name in CALLBACKS:
         if getattr(task, name, None) is None:
             task.__dict__[name] = _callback(task, name, getattr(workflow, name, None))
-    remove_stale_temporaries(task)
+    memoized = _memoize_output(task)
     try:
-        result = task.run()
-        if result is not None and hasattr(result, "__next__"):
-            raise WorkflowError(
-                f"run() of {task!r} yields dynamic dependencies, which the local workflow "
-                "does not resolve; declare them in requires() or run the branch alone with "
-                "--branch")
-    except Exception as err:
-        text = traceback.format_exc()
+        remove_stale_temporaries(task)
+        try:
+            result = task.run()
+            if result is not None and hasattr(result, "__next__"):
+                raise WorkflowError(
+                    f"run() of {task!r} yields dynamic dependencies, which the local "
+                    "workflow does not resolve; declare them in requires() or run the "
+                    "branch alone with --branch")
+        except Exception as err:
+            text = traceback.format_exc()
+            if events:
+                emit_task_event(TaskEvent("failure", task.task_id, task.get_task_family(),
+                                          str(err), task=task))
+            return text
         if events:
-            emit_task_event(TaskEvent("failure", task.task_id, task.get_task_family(), str(err),
+            emit_task_event(TaskEvent("success", task.task_id, task.get_task_family(),
                                       task=task))
-        return text
-    if events:
-        emit_task_event(TaskEvent("success", task.task_id, task.get_task_family(), task=task))
-    return None
+        return None
+    finally:
+        if memoized:
+            del task.__dict__["output"]
+
+
+def _memoize_output(task: Any) -> bool:
+    """While a branch runs, its ``output()`` is built once: the clean-up before, its own
+    ``run()`` and the plugins' success handlers (provenance) each ask for it. False when
+    it raises (then ``run()`` meets the error itself)."""
+    try:
+        outputs = task.output()
+    except Exception:  # noqa: BLE001 - reported where run() calls it
+        return False
+    task.__dict__["output"] = lambda: outputs
+    return True
 
 
 def _callback(task: Any, name: str, forward: Any) -> Any:
