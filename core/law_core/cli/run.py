@@ -170,6 +170,7 @@ def execute(task: Any, opts: argparse.Namespace) -> int:
     one line per failure, the tracebacks in the run's log file."""
     import luigi
 
+    from law_core.luigi_internals import SchedulerFactory
     from law_core.run_log import start_run_log, stop_run_log
     from law_core.task import find_cycle
     from law_core.workflow.base import Workflow
@@ -186,6 +187,7 @@ def execute(task: Any, opts: argparse.Namespace) -> int:
             return 0
         result = luigi.build(
             [task],
+            worker_scheduler_factory=SchedulerFactory(),
             local_scheduler=opts.scheduler_host is None,
             scheduler_host=opts.scheduler_host or "localhost",
             scheduler_port=opts.scheduler_port,
