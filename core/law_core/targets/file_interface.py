@@ -72,11 +72,15 @@ class Credential:
 
     ``name`` says which one in messages ("the X.509 proxy /tmp/x509up_u1000"),
     ``valid_until`` is when it ends (timezone-aware), ``renew`` tells how to get a new one
-    ("renew it with voms-proxy-init")."""
+    ("renew it with voms-proxy-init"). A credential held in a file names it in ``path``,
+    with the ``variable`` through which tools find it (``X509_USER_PROXY``): jobs on
+    workers that share no file system with this host then take the file with them."""
 
     name: str
     valid_until: datetime
     renew: str = "renew it"
+    path: str | None = None
+    variable: str | None = None
 
     def expired(self, now: datetime | None = None) -> bool:
         return self.valid_until <= (now or datetime.now(timezone.utc))

@@ -33,7 +33,7 @@ logger = logging.getLogger("law_core.workflow")
 WORKFLOW_ONLY_PARAMS = (
     "branches", "acceptance", "tolerance", "pilot", "workflow", "tasks_per_job", "parallel_jobs",
     "retries", "poll_interval", "poll_fails", "walltime", "no_poll", "ignore_submission",
-    "cancel_jobs", "cleanup_jobs", "job_workers", "shuffle_jobs",
+    "cancel_jobs", "cleanup_jobs", "job_workers", "shuffle_jobs", "transfer_logs",
 )
 
 _BRANCH_METHODS = ("requires", "output", "run")
@@ -118,6 +118,9 @@ class Workflow(Task):
         default=1, significant=False, description="threads submitting and querying in parallel")
     shuffle_jobs = luigi.BoolParameter(
         significant=False, description="submit jobs in random order")
+    transfer_logs = luigi.BoolParameter(
+        significant=False, description="jobs on workers without a shared file system also "
+        "copy their stdout and stderr to the store (logs/ in the workflow's directory)")
 
     #: the workflow-only parameters go neither to nor from other tasks through req()
     exclude_params_req_set = set(WORKFLOW_ONLY_PARAMS)

@@ -24,6 +24,14 @@
 # directory of its own, puts its python/ first on PYTHONPATH, sources its bootstrap.sh if
 # it has one, and checks that the worker's Python ($LAW_CORE_JOB_PYTHON, default python3
 # from the worker's PATH) is the major.minor version the bundle was built with.
+#
+# Such jobs may take credential files with them (LAW_CORE_JOB_CREDENTIALS, "VARIABLE=NAME"
+# words, e.g. "X509_USER_PROXY=x509up_u1000"): the batch system copied each into the job
+# directory by its name; the wrapper makes it private (mode 0600: gfal2 and XRootD refuse
+# a proxy others may read) and exports VARIABLE as its path, before anything else runs.
+# With LAW_CORE_JOB_LOG_STORE (--transfer-logs), the wrapper's stdout and stderr also go to
+# files (tee), which it copies to that directory of the store as it ends, even after a
+# failure or a SIGTERM: job_N_ATTEMPT.out and .err, with law-core from the bundle.
 set -u
 
 job_dir=$1
@@ -76,19 +84,84 @@ write_status() {
         mv -f "$status_file.tmp.$$" "$status_file"
 }
 
+capture_logs() {
+    # capture_logs: stdout and stderr also into files, through tee (the batch system still
+    # gets every line as it comes); finish copies them to the store
+    log_home=$(mktemp -d "${TMPDIR:-/tmp}/law-core-logs-XXXXXXXX") || { log_home=; return 1; }
+    local name=job_${job_num}_${attempt}
+    if ! mkfifo "$log_home/out.pipe" "$log_home/err.pipe"; then
+        rm -rf "$log_home"; log_home=; return 1
+    fi
+    exec 3>&1 4>&2
+    tee "$log_home/$name.out" < "$log_home/out.pipe" >&3 3>&- 4>&- &
+    tee_out=$!
+    tee "$log_home/$name.err" < "$log_home/err.pipe" >&4 3>&- 4>&- &
+    tee_err=$!
+    exec > "$log_home/out.pipe" 2> "$log_home/err.pipe"
+}
+
+upload_logs() {
+    # upload_logs: the captured logs to LAW_CORE_JOB_LOG_STORE (the wrapper's own output
+    # ends here: what follows goes to the batch system's logs only)
+    exec 1>&3 2>&4 3>&- 4>&-
+    local i=0
+    while { kill -0 "$tee_out" || kill -0 "$tee_err"; } 2>/dev/null && [ $i -lt 100 ]; do
+        sleep 0.1; i=$((i + 1))  # a process the job left behind may hold the pipes open
+    done
+    kill "$tee_out" "$tee_err" 2>/dev/null
+    wait "$tee_out" "$tee_err" 2>/dev/null
+    if [ -z "${LAW_CORE_JOB_PYTHON:-}" ] || ! "$LAW_CORE_JOB_PYTHON" -c \
+            'import sys; from law_core.workflow.remote import upload_job_logs; upload_job_logs(sys.argv[1], sys.argv[2:])' \
+            "$LAW_CORE_JOB_LOG_STORE" "$log_home/job_${job_num}_${attempt}.out" \
+            "$log_home/job_${job_num}_${attempt}.err" >&2; then
+        echo "law-core: the job's logs were not copied to $LAW_CORE_JOB_LOG_STORE (--transfer-logs)" >&2
+    fi
+}
+
+finish() {
+    # the EXIT trap: the logs to the store where asked, the job's directories removed
+    local code=$?
+    if [ -n "${log_home:-}" ]; then
+        upload_logs
+    fi
+    rm -rf ${job_home:+"$job_home"} ${bundle_home:+"$bundle_home"} ${log_home:+"$log_home"}
+    exit $code
+}
+
 # setup
 if ! source "$job_dir/job_env.sh"; then
     write_status 10 setup
     exit 10
 fi
+log_home=
+job_home=
+bundle_home=
+trap finish EXIT
+if [ -n "${LAW_CORE_JOB_LOG_STORE:-}" ]; then
+    trap 'exit 143' TERM  # ended by the batch system: the logs still go to the store
+    capture_logs || echo "law-core: the job's logs cannot be captured in ${TMPDIR:-/tmp}; they are not copied to the store" >&2
+fi
+# credential files that travelled with the job: private, and where the tools look
+for entry in ${LAW_CORE_JOB_CREDENTIALS:-}; do
+    variable=${entry%%=*}
+    file=$job_dir/${entry#*=}
+    if [ ! -f "$file" ]; then
+        write_status 10 setup "the credential file ${entry#*=} ($variable) did not travel with the job into $job_dir on $(hostname)"
+        exit 10
+    fi
+    if ! chmod 0600 "$file"; then
+        write_status 10 setup "the credential file $file cannot be made private (mode 0600) on $(hostname)"
+        exit 10
+    fi
+    export "$variable=$file"
+done
 # the worker's own PATH (job_env.sh sets none with a bundle), else the system's
 export PATH=${PATH:-/usr/local/bin:/usr/bin:/bin}
 # the config values as the submitting side resolved them
 if [ -f "$job_dir/config.cfg" ]; then
     export LAW_CORE_RESOLVED_CONFIG="$job_dir/config.cfg"
 fi
-job_home=$(mktemp -d "${TMPDIR:-/tmp}/law-core-job-XXXXXXXX") || { write_status 10 setup; exit 10; }
-trap 'rm -rf "$job_home"' EXIT
+job_home=$(mktemp -d "${TMPDIR:-/tmp}/law-core-job-XXXXXXXX") || { job_home=; write_status 10 setup; exit 10; }
 cd "$job_home" || { write_status 10 setup; exit 10; }
 export LAW_CORE_JOB_HOME=$job_home
 
@@ -96,8 +169,7 @@ export LAW_CORE_JOB_HOME=$job_home
 if [ -n "${LAW_CORE_JOB_BUNDLE:-}" ]; then
     bundle_file=$job_dir/$LAW_CORE_JOB_BUNDLE
     bundle_home=$(mktemp -d "${TMPDIR:-/tmp}/law-core-bundle-XXXXXXXX") ||
-        { write_status 10 setup "no directory for the software bundle in ${TMPDIR:-/tmp}"; exit 10; }
-    trap 'rm -rf "$job_home" "$bundle_home"' EXIT
+        { bundle_home=; write_status 10 setup "no directory for the software bundle in ${TMPDIR:-/tmp}"; exit 10; }
     if [ ! -f "$bundle_file" ] && [ -n "${LAW_CORE_JOB_BUNDLE_URL:-}" ]; then
         bundle_file=$bundle_home/$LAW_CORE_JOB_BUNDLE
         if ! fetch_bundle "$LAW_CORE_JOB_BUNDLE_URL" "$bundle_file"; then

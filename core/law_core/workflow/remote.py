@@ -18,7 +18,12 @@ the worker's scratch directory, the files to copy in and those to bring back
 (:class:`JobTransfer`). Such a manager declares that its workers share no file system
 (:meth:`RemoteJobManager.shared_file_system`); then the jobs also carry their software, a
 bundle of law-core, its plugins and the analysis (:mod:`law_core.workflow.bundle`), and
-depend on no path of this host.
+depend on no path of this host. They take the credential files their stores need with them
+(the X.509 proxy, a bearer-token file: :func:`~law_core.workflow.credentials.job_credentials`),
+as input files named by their paths here, and with ``--transfer-logs`` (or ``[job]
+transfer_logs``) copy their stdout and stderr to the workflow's store,
+``<store>/<task's store parts>/logs/<job directory name>/job_<num>_<attempt>.{out,err}``
+(:meth:`RemoteJobManager.log_store`), so that the logs outlive the batch system's sandbox.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import posixpath
 import random
 import re
 import shlex
@@ -57,7 +63,7 @@ from law_core.settings import Settings
 from law_core.targets.collection import target_uris
 from law_core.task import output_targets
 from law_core.workflow.bundle import bundles_in
-from law_core.workflow.credentials import check_output_credentials
+from law_core.workflow.credentials import JobCredential, check_output_credentials, job_credentials
 from law_core.workflow.job_manager import JobManager
 from law_core.workflow.job_worker import write_json_atomic, write_text_atomic
 from law_core.workflow.lock import JobDirectoryLock
@@ -128,7 +134,9 @@ class JobTransfer:
     command: tuple[str, ...]
     #: absolute paths on this host to copy into the scratch directory (by their names):
     #: the job wrapper first, the job files that exist, the software bundle, the job
-    #: directory's files the command names
+    #: directory's files the command names, then the credential files the jobs take with
+    #: them (the X.509 proxy, as ``/tmp/x509up_u1000``: outside the job directory, a
+    #: batch system copies them by their names too; the wrapper makes them private)
     inputs: tuple[str, ...]
     #: path relative to the scratch directory -> where it belongs on this host: the exit
     #: status (``status/job_N_A.json``) and the logs (:attr:`stdout`, :attr:`stderr`)
@@ -224,6 +232,9 @@ class RemoteJobManager(JobManager):
         bundles = [path.name for path in bundles_in(job_dir)]
         inputs = [str(job_dir / name) for name in dict.fromkeys([*JOB_FILES, *bundles, *named])
                   if name in named or (job_dir / name).exists()]
+        # by their paths here: never a copy of a secret in the job directory, and each
+        # submission sends the file as it is then (a proxy renewed since included)
+        inputs += [credential.path for credential in self.job_credentials()]
         stdout, stderr = Path(job.stdout).name, Path(job.stderr).name
         status = status_file_name(job.num, job.attempt)
         return JobTransfer(tuple(command), tuple(inputs), {
@@ -238,6 +249,32 @@ class RemoteJobManager(JobManager):
         from law_core.config import get_config
 
         return get_config().get_bool("job", "shared_fs", default=True)
+
+    def job_credentials(self) -> list[JobCredential]:
+        """The credential files the jobs take with them, as the last writing of the job
+        files found them (none where the workers share this host's file system)."""
+        return list(self.__dict__.get("_job_credentials", ()))
+
+    def transfer_logs(self) -> bool:
+        """``--transfer-logs`` of the workflow where it has that parameter, else ``[job]
+        transfer_logs`` (default false): the jobs copy their stdout and stderr to
+        :meth:`log_store`. Only for workers without a shared file system; the others'
+        logs are in the job directory already."""
+        given = getattr(self.workflow, "transfer_logs", None)
+        if given:
+            return True
+        return get_config().get_bool("job", "transfer_logs", default=False)
+
+    def log_store(self) -> str:
+        """Where ``--transfer-logs`` puts the jobs' logs: ``logs/<job directory name>``
+        below the workflow's directory in its store (a URI, ``fs.NAME:/path`` or a path),
+        as :meth:`~law_core.task.Task.target` places outputs; the files are named as in the
+        job directory's ``logs/``, ``job_<num>_<attempt>.out`` and ``.err``."""
+        wf = self.workflow
+        store = wf.output_store or get_config().get("target", "store", default="data")
+        if "://" not in store and not store.startswith("fs."):
+            store = os.path.abspath(store)
+        return posixpath.join(store, *wf.store_parts(), "logs", self.job_directory().name)
 
     # configuration shared by all remote managers
 
@@ -328,7 +365,7 @@ class RemoteJobManager(JobManager):
         wf = self.workflow
         job_dir = self.job_directory()
         submission = self._load_submission(job_dir, ignore=wf.ignore_submission)
-        self._write_job_files(job_dir)
+        self._write_job_files(job_dir, branches)
         self._plan_jobs(submission, branches)
         self._write_expected_outputs(job_dir, submission)
         self._recover_interrupted(submission)
@@ -443,7 +480,8 @@ class RemoteJobManager(JobManager):
         return Submission(path, wf.task_id, self.name, wf.tasks_per_job, prefix,
                           first_num=max(used, default=0) + 1)
 
-    def _write_job_files(self, job_dir: Path) -> None:
+    def _write_job_files(self, job_dir: Path, branches: list[int] | None = None) -> None:
+        """The job files of the jobs of ``branches`` (default: the selected ones)."""
         wf = self.workflow
         for sub in ("logs", "status"):
             (job_dir / sub).mkdir(parents=True, exist_ok=True)
@@ -459,6 +497,7 @@ class RemoteJobManager(JobManager):
         if bundle is None:  # one of an earlier run with another setting would travel
             for old in bundles_in(job_dir):
                 old.unlink(missing_ok=True)
+        travelling = self._travelling(job_dir, bundle, bundle_url, branches)
         here = os.getcwd()
         # parameter values and forwarded variables: readable by the user alone
         write_json_atomic(job_dir / "task.json", {
@@ -483,7 +522,9 @@ class RemoteJobManager(JobManager):
                    "LAW_CORE_JOB_BUNDLE_PYTHON": bundle.python,
                    **({"LAW_CORE_JOB_BUNDLE_URL": bundle_url} if bundle_url else {}),
                    "LAW_CORE_JOB_BOOTSTRAP_COMMAND": wf.job_bootstrap_command() or "",
-                   **declared_forwarding("job")}
+                   **declared_forwarding("job"),
+                   # names and places only, never a credential's contents
+                   **travelling}
         else:
             env = {
                 "LAW_CORE_JOB_PYTHON": python or sys.executable,
@@ -500,6 +541,41 @@ class RemoteJobManager(JobManager):
         self._files_digest = hashlib.sha1(b"".join(
             (job_dir / name).read_bytes() for name in ("job_env.sh", "task.json", "config.cfg")
         )).hexdigest()[:12]
+
+    def _travelling(self, job_dir: Path, bundle: Any, bundle_url: str | None,
+                    branches: list[int] | None) -> dict[str, str]:
+        """For jobs without a shared file system: the credential files they take with them
+        (kept for :meth:`transfer_spec`) and where they copy their logs, as variables of
+        ``job_env.sh`` (file names and a location; no secret)."""
+        self.__dict__["_job_credentials"] = []
+        self.__dict__["_job_targets"] = ()
+        if bundle is None:
+            return {}
+        from law_core.targets.factory import target
+
+        also = []  # more than the outputs: what else the jobs reach on a store
+        env = {}
+        if self.transfer_logs():
+            env["LAW_CORE_JOB_LOG_STORE"] = self.log_store()
+            also.append(target(env["LAW_CORE_JOB_LOG_STORE"], type="d"))
+        if bundle_url:
+            also.append(target(bundle_url, type="f"))
+        self.__dict__["_job_targets"] = tuple(also)
+        if branches is None:
+            branches = list(self.workflow.selected_branches())
+        credentials = job_credentials(self.workflow, branches, tuple(also))
+        taken = {*JOB_FILES, STATUS_DIR, "logs", bundle.name}
+        for credential in credentials:
+            if credential.file_name in taken:
+                raise JobSubmissionError(
+                    f"{credential.name} would travel with the jobs as {credential.file_name}, "
+                    "a name of law-core's job files: give it another name")
+        self.__dict__["_job_credentials"] = credentials
+        if credentials:
+            logger.info("the jobs take %s with them", " and ".join(c.name for c in credentials))
+            env["LAW_CORE_JOB_CREDENTIALS"] = " ".join(
+                f"{c.variable}={c.file_name}" for c in credentials)
+        return env
 
     def _bundle(self, job_dir: Path) -> tuple[Any, str | None]:
         """The software bundle of the jobs (built once per content, then taken from the
@@ -681,7 +757,8 @@ class RemoteJobManager(JobManager):
         if wf.shuffle_jobs:
             random.shuffle(due)
         # a credential of the outputs' storage that ends before the jobs would: none submitted
-        check_output_credentials(self, [b for job in due for b in job.branches])
+        check_output_credentials(self, [b for job in due for b in job.branches],
+                                 self.__dict__.get("_job_targets", ()))
         job_dir = self.job_directory()
         for job in due:
             job.attempt += 1
@@ -841,6 +918,18 @@ class RemoteJobManager(JobManager):
         emit_job_event(JobEvent(kind, self.workflow.task_id, self.name, job.num, job.job_id,
                                 job.status, tuple(job.branches),
                                 {"attempt": job.attempt, "error": job.error}))
+
+
+def upload_job_logs(location: str, paths: list[str]) -> None:
+    """The job's side of ``--transfer-logs`` (called by the job wrapper as it ends): copy
+    the files ``paths`` (the job's stdout and stderr as the wrapper captured them) into
+    the directory ``location`` of the store."""
+    from law_core.targets.factory import target
+
+    directory = target(location, type="d")
+    for path in paths:
+        if os.path.isfile(path):
+            target(path).copy_to(directory.child(os.path.basename(path), "f"))
 
 
 def _job_config(option: str) -> str | None:

@@ -89,7 +89,8 @@ def proxy_credential(uri: str, option: str | None = None) -> Credential | None:
     except (OSError, ValueError) as err:
         reason = f"the X.509 proxy {path} cannot be read ({err})"
         raise CredentialError(f"{reason}; {CREATE}", reason=reason) from None
-    return Credential(f"the X.509 proxy {path}", valid_until, RENEW)
+    return Credential(f"the X.509 proxy {path}", valid_until, RENEW, path=path,
+                      variable="X509_USER_PROXY")
 
 
 def not_after(path: str) -> datetime:

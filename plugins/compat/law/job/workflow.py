@@ -87,9 +87,6 @@ class BatchWorkflow(BaseWorkflow):
     #: the field of the plugin's settings that takes more batch options, one per line
     law_settings_field: ClassVar[str] = "extra_lines"
 
-    transfer_logs = luigi.BoolParameter(
-        default=False, significant=False, description="law's option, accepted: law-core "
-        "keeps every job's logs in the job directory (logs/)")
     clear_logs = luigi.BoolParameter(
         default=False, significant=False, description="law's option, accepted without effect")
     submission_threads = luigi.IntParameter(
