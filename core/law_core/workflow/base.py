@@ -41,6 +41,7 @@ _BRANCH_METHODS = ("requires", "output", "run")
 #: instance caches of a workflow that its branch tasks must not share (the branch map is
 #: shared on purpose)
 _WORKFLOW_CACHES = ("_branch_tasks", "_collection", "_resets", "_job_manager", "_workflow_task",
+                    "_branch_needs",
                     # luigi's callbacks of the workflow, set while luigi runs it: a branch
                     # gets its own (law_core.workflow.local.run_branch)
                     "set_status_message", "set_progress_percentage", "set_tracking_url",
@@ -173,7 +174,7 @@ class Workflow(Task):
     def reset_branch_map(self) -> None:
         """Forget the branch map and what was built from it (branch tasks, the output
         collection): the next use builds them anew."""
-        for name in ("_branch_map", "_branch_tasks", "_collection"):
+        for name in ("_branch_map", "_branch_tasks", "_collection", "_branch_needs"):
             self.__dict__.pop(name, None)
 
     def _build_branch_map(self) -> dict[int, Any]:

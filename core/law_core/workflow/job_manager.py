@@ -61,13 +61,26 @@ def branch_requirements(workflow: Any, branches: list[int]
     whose ``requires()`` raised (one broken branch must not stop the others)."""
     from luigi.task import flatten
 
+    # what luigi's scheduling asked already (requires() of the workflow) is not asked again
+    # when it runs (blocked_branches): the requirements do not change in between
+    known = workflow.__dict__.setdefault("_branch_needs", {}) if getattr(
+        workflow, "cache_branch_map", True) else {}
     needs: dict[int, list[Any]] = {}
     broken: dict[int, str] = {}
     for b in branches:
+        if b in known:
+            needed, text = known[b]
+            if text is None:
+                needs[b] = needed
+            else:
+                broken[b] = text
+            continue
         try:
             needs[b] = flatten(workflow.req_branch(b).requires())
+            known[b] = (needs[b], None)
         except Exception:
             broken[b] = traceback.format_exc()
+            known[b] = (None, broken[b])
     if broken and not workflow.__dict__.get("_broken_logged"):
         workflow.__dict__["_broken_logged"] = True
         logger.error("requires() of %d branches of %s raised, e.g. branch %d:\n%s",
