@@ -15,6 +15,7 @@ from __future__ import annotations
 import inspect
 import logging
 import os
+import weakref
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -62,6 +63,14 @@ def _dispatching(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]
         return method
 
     return wrap
+
+
+class _BranchTasks(weakref.WeakValueDictionary):
+    """A workflow's branch tasks in use, by branch (see :meth:`Workflow.req_branch`); a
+    cache, so a pickled workflow (sent to a worker process) carries it empty."""
+
+    def __reduce__(self) -> tuple[type, tuple[()]]:
+        return type(self), ()
 
 
 def _fraction_or_count(value: float, total: int) -> float:
@@ -280,13 +289,17 @@ class Workflow(Task):
         return [k for k in keys if k in chosen]
 
     def req_branch(self, branch: int, **overrides: Any) -> Workflow:
-        """The task of one branch of this workflow."""
+        """The task of one branch of this workflow.
+
+        The same object while it is in use; one nobody holds any more is forgotten (a
+        branch task holds all of the workflow's parameters, and an analysis of 200000
+        branches would otherwise keep every one for the whole run)."""
         if overrides:
             return self.req(self, branch=branch, **overrides)
         cache = self.__dict__.get("_branch_tasks")
         if cache is None:
             self._ensure_branch_map()  # built before copying, so that copies share it
-            cache = {}
+            cache = _BranchTasks()
             if self.cache_branch_map:
                 self.__dict__["_branch_tasks"] = cache
         task = cache.get(branch)

@@ -126,6 +126,7 @@ def blocked_branches(workflow: Any, branches: list[int]) -> dict[int, str]:
     need it cannot run, and the others can. Upstream workflows are checked through their
     output collections (one listing per directory), not branch by branch."""
     needs, broken = branch_requirements(workflow, branches)
+    workflow.__dict__.pop("_branch_needs", None)  # asked for the last time: let them go
     upstream, _ = _by_upstream_workflow(needs)
     missing_upstream = {
         key: set(first.req_workflow(branches=compress_ranges(sorted(numbers))).missing_branches())
