@@ -9,11 +9,14 @@ request per CE and poll: A-REX answers it from its own records, while ``arcstat`
 exit status and logs are fetched from its session directory over REST, and the CE is told
 to clean it (REST too: ``arckill`` and ``arcclean`` also go by the infoprovider, and skip
 jobs it still calls running). The X.509 proxy (``X509_USER_PROXY``) authenticates the REST
-requests and is delegated by ``arcsub``; it is never written into a job file.
+requests and is delegated by ``arcsub``; it is never written into a job file. Where the
+jobs' store needs it, the core's ``transfer_spec`` names the proxy file among the inputs,
+and the xRSL uploads it by its path like the other job files.
 """
 
 from __future__ import annotations
 
+import html
 import http.client
 import json
 import logging
@@ -57,6 +60,14 @@ ARC_STATES = {
 }
 #: states after which the job's files can be fetched (and then cleaned on the CE)
 ENDED = ("FINISHED", "FAILED", "KILLED")
+#: states in which A-REX waits for the files the client uploads (a PUT it has not seen
+#: complete, e.g. cut off by a killed arcsub, is waited for until the CE gives up)
+WAITING_FOR_UPLOADS = ("ACCEPTING", "ACCEPTED", "PREPARING")
+#: the job name in the description A-REX keeps (ADL, as arcsub sends it; or xRSL)
+_DESCRIBED_NAME = re.compile(
+    r"<(?:\w+:)?ActivityIdentification>(?:(?!</(?:\w+:)?ActivityIdentification>).)*?"
+    r"<(?:\w+:)?Name>([^<]*)<|\(\s*jobname\s*=\s*\"((?:[^\"]|\"\")*)\"",
+    re.IGNORECASE | re.DOTALL)
 _SUBMITTED = re.compile(r"Job submitted with jobid:\s*(\S+)")
 _JOB_URL = re.compile(r"(https?://.+/rest/1\.\d+/jobs)/([A-Za-z0-9]+)")
 
@@ -202,18 +213,43 @@ class ArcJobManager(RemoteJobManager):
             (self.arc_directory() / "jobs" / f"{_arc_id(job_id)}.json").unlink(missing_ok=True)
 
     def recover(self, jobs: list[JobSubmission]) -> dict[int, str]:
-        """Jobs of an interrupted submission, by their names in the ARC joblist of this
-        job directory (an ``arcsub`` of the killed process still running is waited for)."""
+        """Jobs of an interrupted submission, by their names: in the ARC joblist of this
+        job directory (an ``arcsub`` of the killed process still running is waited for),
+        else among the CE's own jobs. ``arcsub`` writes its joblist only when it ends, and
+        A-REX starts each job of a batch as soon as its files are uploaded: a process group
+        killed during ``arcsub`` leaves jobs only the CE knows, some of them waiting for
+        files whose upload was cut off. Those get their files uploaded (again) here."""
         if not jobs:
             return {}
         self._wait_for_arcsub()
         by_name = {name: job_id for job_id, name in self._joblist_names().items()}
+        missing = {job.name for job in jobs if job.name not in by_name}
+        on_ce = self._ce_jobs_named(missing, skip={_arc_id(i) for i in by_name.values()}) \
+            if missing else {}
         found = {}
         for job in jobs:
             if job.name in by_name:
-                found[job.num] = by_name[job.name]
-                self._remember(job, by_name[job.name])
+                job_id = by_name[job.name]
+            elif job.name in on_ce:
+                job_id, state = on_ce[job.name]
+                if state in WAITING_FOR_UPLOADS and not self._complete_uploads(job, job_id):
+                    continue  # killed and cleaned on the CE: the core submits it again
+            else:
+                continue
+            found[job.num] = job_id
+            self._remember(job, job_id)
+        if on_ce:
+            logger.info("found %d jobs of an interrupted arcsub on the CE %s (not in its "
+                        "joblist); resuming them", len(on_ce), self.settings.ce)
         return found
+
+    def rest_endpoint(self) -> str:
+        """The REST job list of ``--arc-ce``, as ``arcsub -C`` takes it: ``host`` alone
+        means ``https://host:443/arex``."""
+        ce = self.settings.ce.strip().rstrip("/")
+        url = urllib.parse.urlsplit(ce if "://" in ce else f"https://{ce}")
+        netloc = url.netloc if url.port else f"{url.netloc}:443"
+        return f"https://{netloc}{url.path or '/arex'}/rest/1.0/jobs"
 
     # credentials
 
@@ -305,6 +341,63 @@ class ArcJobManager(RemoteJobManager):
         path.write_text(json.dumps({"url": job_id, "num": job.num, "attempt": job.attempt,
                                     "outputs": outputs}))
 
+    def _ce_jobs_named(self, names: set[str], skip: set[str]) -> dict[str, tuple[str, str]]:
+        """Job name -> (job URL, A-REX state) of the user's jobs on the CE that bear one of
+        ``names``: the REST job list, then the description A-REX keeps of each job not in
+        ``skip`` or recorded here (one request each; only after an interrupted submission).
+        Of two jobs with one name, the one further on is kept, the other killed and
+        cleaned."""
+        base = self.rest_endpoint()
+        records = self.arc_directory() / "jobs"
+        found: dict[str, tuple[str, str]] = {}
+        extra: list[str] = []
+        for entry in _entries(self._rest(base, "?state=" + ",".join(ARC_STATES))):
+            arc_id, state = str(entry.get("id", "")), str(entry.get("state", "OTHER")).upper()
+            if not arc_id or arc_id in skip or (records / f"{arc_id}.json").exists():
+                continue
+            status, data = self._get(base, f"/{arc_id}/diagnose/description", "*/*")
+            match = _DESCRIBED_NAME.search(data.decode(errors="replace")) \
+                if status == 200 else None
+            name = (html.unescape(match[1]) if match[1] is not None
+                    else match[2].replace('""', '"')) if match else None
+            if name not in names:
+                continue
+            url = f"{base}/{arc_id}"
+            if name in found:  # keep the one that got further
+                waiting = found[name][1] in WAITING_FOR_UPLOADS
+                url, other = (url, found[name][0]) if waiting else (found[name][0], url)
+                state = state if waiting else found[name][1]
+                extra.append(other)
+            found[name] = (url, state)
+        if extra:
+            self.cancel(extra)
+            self.cleanup(extra)
+        return found
+
+    def _complete_uploads(self, job: JobSubmission, job_id: str) -> bool:
+        """PUT the job's input files into its session directory on the CE, as arcsub
+        would have (A-REX takes a file as uploaded once a PUT of it completed). A job
+        whose files cannot be uploaded is killed and cleaned: False."""
+        base, arc_id = _JOB_URL.fullmatch(job_id).groups()  # type: ignore[union-attr]
+        try:
+            for path in self.transfer_spec(job).inputs:
+                name = urllib.parse.quote(Path(path).name)
+                status, answer = self._request("PUT", base, f"/{arc_id}/session/{name}",
+                                               "*/*", Path(path).read_bytes(),
+                                               "application/octet-stream")
+                if status not in (200, 201, 204):
+                    raise RuntimeError(f"PUT {name} answered {status}: {answer[:200]!r}")
+        except (OSError, RuntimeError) as err:
+            if self.arc_states([job_id]).get(job_id, "OTHER") not in (
+                    *WAITING_FOR_UPLOADS, "OTHER"):
+                return True  # A-REX had all its files after all, and went on
+            logger.warning("the files of ARC job %s (of an interrupted arcsub) could not be "
+                           "uploaded (%s); it is cancelled and submitted again", job_id, err)
+            self.cancel([job_id])
+            self.cleanup([job_id])
+            return False
+        return True
+
     def _retrieve(self, urls: list[str]) -> set[str]:
         """Fetch the declared outputs of the ended jobs from their session directories
         (REST: ``arcget`` would wait for the lagging infoprovider to call them ended) into
@@ -369,7 +462,8 @@ class ArcJobManager(RemoteJobManager):
         return self._request("GET", base, path, accept)
 
     def _request(self, method: str, base: str, path: str, accept: str,
-                 body: bytes | None = None) -> tuple[int, bytes]:
+                 body: bytes | None = None, content_type: str = "application/json"
+                 ) -> tuple[int, bytes]:
         """``method base + path`` on the CE's REST interface (one kept-alive connection
         per CE and thread): the status and the body."""
         url = urllib.parse.urlsplit(base + path)
@@ -384,7 +478,7 @@ class ArcJobManager(RemoteJobManager):
             try:
                 headers = {"Accept": accept}
                 if body is not None:
-                    headers["Content-Type"] = "application/json"
+                    headers["Content-Type"] = content_type
                 connection.request(method, url.path + (f"?{url.query}" if url.query else ""),
                                    body=body, headers=headers)
                 response = connection.getresponse()

@@ -61,6 +61,12 @@ class GLiteJobManager(RemoteJobManager):
     max_batch_size = 100
     max_query_size = 500
 
+    def shared_file_system(self) -> bool:
+        """Never: a grid worker has none of this host's files, so the jobs carry law-core
+        and the analysis (the core's software bundle, in the InputSandbox) and use no path
+        of this host."""
+        return False
+
     def checked_settings(self) -> GLiteSettings:
         """The settings, with a CE id of the form glite-ce-job-submit accepts."""
         settings = self.settings

@@ -29,8 +29,9 @@ class TestGLite(JobManagerSuite):
     manager_name = "glite"
 
     @pytest.fixture
-    def batch_env(self, cream):
-        return cream.env
+    def batch_env(self, cream, analysis):
+        # the jobs run in their sandboxes: the outputs' store by its absolute path
+        return {**cream.env, "LAW_CORE__TARGET__STORE": str(analysis / "data")}
 
 
 TASKS = """
@@ -63,6 +64,8 @@ def ana(tmp_path):
 
 def law_core(args, cwd, env, timeout=180):
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("LAW_CORE")}
+    # the jobs run in their sandboxes: the outputs' store by its absolute path
+    full_env["LAW_CORE__TARGET__STORE"] = str(cwd / "data").replace("$", "$$")
     full_env.update(env)
     full_env["PYTHONPATH"] = str(cwd)
     return subprocess.run([sys.executable, "-m", "law_core", *args], cwd=cwd, env=full_env,
