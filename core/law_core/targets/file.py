@@ -357,21 +357,8 @@ class FileTarget(FileSystemTarget):
         self._ensure_parent()
         self._refuse_directory("write")
         if self.fs.is_local:
-            with self._temporary_path() as tmp_path:
-                committed = False
-                try:
-                    try:
-                        yield LocalFileTarget(tmp_path)
-                    except OSError as err:
-                        if err.errno == errno.ENAMETOOLONG and err.filename == tmp_path:
-                            raise self._name_too_long(err) from err
-                        raise
-                    if os.path.lexists(tmp_path):
-                        self._commit(tmp_path)
-                        committed = True
-                finally:
-                    if not committed and os.path.lexists(tmp_path):
-                        remove_path(tmp_path)
+            with self._local_write() as tmp_path:
+                yield LocalFileTarget(tmp_path)
             return
         with tempfile.TemporaryDirectory(prefix="law-core-localize-") as tmp:
             local = posixpath.join(tmp, shorten_name(self.basename))
@@ -442,23 +429,26 @@ class FileTarget(FileSystemTarget):
 
         fmt = resolve_formatter(self.path, formatter)
         if self.fs.is_local:
-            self._write_local(fmt.dump, obj, kwargs)
+            # without localize's target objects and checks: a workflow's branches each
+            # write their outputs this way (a directory in the way is found by the rename,
+            # which never replaces one)
+            self._ensure_parent()
+            with self._local_write() as tmp_path:
+                fmt.dump(tmp_path, obj, **kwargs)
             return
         with self.localize("w") as local:
             fmt.dump(local.path, obj, **kwargs)
 
-    def _write_local(self, dump: Any, obj: Any, kwargs: dict[str, Any]) -> None:
-        """``dump(path, obj, **kwargs)`` into a temporary sibling that becomes this local
-        file when it succeeded: what ``localize("w")`` does, without its layers, as a
-        workflow's branches each write their outputs this way. A directory in the way is
-        found when renaming (the local rename never replaces one)."""
-        self._ensure_parent()
+    @contextmanager
+    def _local_write(self) -> Iterator[str]:
+        """The path of a temporary sibling to write this local file under: it becomes this
+        file when the block ends without error (having written it), else it is removed."""
         with writing(self.basename) as name:
             tmp_path = posixpath.join(self.dirname, name)
             committed = False
             try:
                 try:
-                    dump(tmp_path, obj, **kwargs)
+                    yield tmp_path
                 except OSError as err:
                     if err.errno == errno.ENAMETOOLONG and err.filename == tmp_path:
                         raise self._name_too_long(err) from err
