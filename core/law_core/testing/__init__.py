@@ -43,6 +43,7 @@ _LAZY = {
     "NotifierSuite": "law_core.testing.notifier",
     "RemoteFileSystemSuite": "law_core.testing.remote",
     "SandboxSuite": "law_core.testing.sandbox",
+    "unavailable": "law_core.testing.pytest_plugin",
 }
 
 __all__ = sorted(_LAZY)

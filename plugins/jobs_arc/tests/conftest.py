@@ -8,19 +8,18 @@ import tempfile
 
 import pytest
 
+from law_core.testing import unavailable
+
 
 @pytest.fixture(scope="session")
 def arc_fork_ce():
     """A CE whose jobs run at once on this host, as the unix user arcuser."""
     if shutil.which("arched", path="/usr/sbin:/usr/bin") is None or not shutil.which("arcsub"):
-        reason = ("the ARC tests need A-REX and the ARC client (Debian packages: "
-                  "nordugrid-arc-arex nordugrid-arc-client nordugrid-arc-arcctl "
-                  "nordugrid-arc-plugins-arcrest nordugrid-arc-plugins-needed)")
-        if os.environ.get("LAW_CORE_REQUIRE_SERVICES") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
+        unavailable("the ARC tests need A-REX and the ARC client (Debian packages: "
+                    "nordugrid-arc-arex nordugrid-arc-client nordugrid-arc-arcctl "
+                    "nordugrid-arc-plugins-arcrest nordugrid-arc-plugins-needed)")
     if os.geteuid() != 0:
-        pytest.skip("the test ARC CE needs root (it maps jobs to another unix user)")
+        unavailable("the test ARC CE needs root (it maps jobs to another unix user)")
     from law_core.testing.arc import arc_ce
 
     # not under pytest's basetemp (mode 0700): the jobs' user must reach its directories

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from law_core.testing import unavailable
 from law_core.testing.arc import JOB_USER
 from law_core.testing.job_manager import write_tasks
 
@@ -61,11 +62,11 @@ TASKS = """
 def xrootd():
     """An XRootD server on loopback (the fork jobs run on this host and reach it)."""
     if shutil.which("xrootd") is None:
-        pytest.skip("needs an XRootD server (Debian package xrootd-server)")
+        unavailable("needs an XRootD server (Debian package xrootd-server)")
     try:
         import gfal2  # noqa: F401
     except ImportError:
-        pytest.skip("needs gfal2's Python bindings (Debian python3-gfal2)")
+        unavailable("needs gfal2's Python bindings (Debian python3-gfal2)")
     from law_core.testing.services import xrootd_server
 
     root = tempfile.mkdtemp(prefix="law-core-arc-xrootd-")
@@ -99,12 +100,12 @@ def test_jobs_carry_their_software_and_use_no_path_of_the_submitting_host(
     jobs fetch it from the XRootD server."""
     worker_python = shutil.which("python3", path="/usr/sbin:/usr/bin:/sbin:/bin")
     if worker_python is None:
-        pytest.skip("no system python3 to play the worker's Python")
+        unavailable("no system python3 to play the worker's Python")
     version = subprocess.run([worker_python, "-c", "import sys; print('%d.%d' % "
                               "sys.version_info[:2])"], capture_output=True,
                              text=True).stdout.strip()
     if version != "{}.{}".format(*sys.version_info[:2]):
-        pytest.skip(f"the worker's {worker_python} is Python {version}, this one is not")
+        unavailable(f"the worker's {worker_python} is Python {version}, this one is not")
     ana = sealed / "analysis"
     ana.mkdir()
     write_tasks(ana, "sealed_ana", TASKS)
@@ -170,7 +171,7 @@ def test_example_analysis_on_arc_with_every_output_on_xrootd(arc_fork_ce, xrootd
     """law-core's example analysis, its letters as ARC jobs (from a directory the jobs'
     user cannot enter), every output on the XRootD server."""
     if not EXAMPLE.exists():
-        pytest.skip("the example analysis is not in this checkout")
+        unavailable("the example analysis is not in this checkout")
     ana = sealed / "example"
     ana.mkdir()
     shutil.copy(EXAMPLE, ana / "analysis.py")

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from law_core.testing import unavailable
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
@@ -33,10 +35,7 @@ def chromium(tmp_path: Path) -> Chromium:
     """Skipped where chromium is not installed, unless LAW_CORE_REQUIRE_SERVICES=1."""
     binary = shutil.which("chromium") or shutil.which("chromium-browser")
     if binary is None:
-        reason = "the report tests need chromium (Debian package: chromium)"
-        if os.environ.get("LAW_CORE_REQUIRE_SERVICES") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
+        unavailable("the report tests need chromium (Debian package: chromium)")
     artifacts = tmp_path / "artifacts"
     artifacts.mkdir()
     return Chromium(binary, artifacts)
