@@ -23,7 +23,15 @@ Environment:
 - ``_CONDOR_<NAME>``: the pool's configuration variable NAME, as HTCondor reads it from the
   environment; ``condor_config_val NAME`` prints it, condor_submit honours
   ``MAX_JOBS_PER_SUBMISSION``. Unset variables are "Not defined" (the stand-in has no
-  built-in defaults: the real MAX_JOBS_PER_SUBMISSION defaults to 20000).
+  built-in defaults: the real MAX_JOBS_PER_SUBMISSION defaults to 20000). The execute point
+  honours ``EXECUTE`` (the directory of the jobs' scratch directories, default
+  ``$CONDOR_STANDIN_DIR/execute``) and, when it stands in for a machine of another UID
+  domain, the slot users (below);
+- ``CONDOR_STANDIN_EXECUTE_UID_DOMAIN``: the execute point's ``UID_DOMAIN``. If it differs
+  from the pool's ``UID_DOMAIN`` (``_CONDOR_UID_DOMAIN``), jobs do not run as their owner
+  but, as HTCondor documents for that case, as the slot's user: ``SLOT<N>_USER``, else
+  ``NOBODY_SLOT_USER``, else ``nobody``; the scratch directory and the files transferred
+  into it belong to that user (the stand-ins must run as root for this).
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ import fcntl
 import getpass
 import json
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -618,7 +627,8 @@ def _start(job: dict[str, Any], slot: tuple[int, Any]) -> Running | None:
     attrs = job["attrs"]
     slot_name = f"slot{slot[0]}@{HOST}"
     directory = state_dir()
-    scratch = directory / "execute" / f"dir_{job_id(job)}_{time.time_ns()}"
+    execute = Path(config_value("EXECUTE") or directory / "execute")
+    scratch = execute / f"dir_{job_id(job)}_{time.time_ns()}"
     scratch.mkdir(parents=True)
     iwd = Path(attrs["Iwd"])
     transfer = attrs.get("ShouldTransferFiles") == "YES"  # IF_NEEDED: same file system
@@ -655,6 +665,12 @@ def _start(job: dict[str, Any], slot: tuple[int, Any]) -> Running | None:
         cwd = iwd
         out_path = _iwd_path(iwd, attrs.get("Out"))
         err_path = _iwd_path(iwd, attrs.get("Err"))
+    try:
+        run_as = _slot_user(slot[0], scratch)
+    except (KeyError, PermissionError) as error:
+        fail(f"Error from {slot_name}: cannot run the job as the slot user: {error}",
+             HOLD_FAILED_TO_CREATE_PROCESS)
+        return None
     env = {"_CONDOR_SCRATCH_DIR": str(scratch), "TMPDIR": str(scratch),
            "_CONDOR_SLOT": f"slot{slot[0]}", "BATCH_SYSTEM": "HTCondor",
            "_CONDOR_JOB_IWD": str(cwd)}
@@ -672,7 +688,7 @@ def _start(job: dict[str, Any], slot: tuple[int, Any]) -> Running | None:
     err_file = open(err_path, "ab") if err_path else subprocess.DEVNULL
     try:
         proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=err_file, start_new_session=True)
+                                stderr=err_file, start_new_session=True, **run_as)
     except OSError as error:
         fail(f"Error from {slot_name}: Failed to execute '{executable}': "
              f"(errno={error.errno}: '{os.strerror(error.errno or 0)}')",
@@ -688,6 +704,24 @@ def _start(job: dict[str, Any], slot: tuple[int, Any]) -> Running | None:
     for name in ("HoldReason", "HoldReasonCode", "HoldReasonSubCode"):
         attrs.pop(name, None)
     return Running(proc, slot, scratch, transfer)
+
+
+def _slot_user(slot: int, scratch: Path) -> dict[str, Any]:
+    """The Popen arguments that run a job as its slot's user, when the execute point is of
+    another UID domain than the pool (HTCondor runs the job as ``nobody`` then, or as
+    ``SLOT<N>_USER`` / ``NOBODY_SLOT_USER``), and the scratch directory handed to that user
+    (0700, as the starter makes it). Otherwise nothing: the job runs as its owner."""
+    domain = os.environ.get("CONDOR_STANDIN_EXECUTE_UID_DOMAIN")
+    if not domain or domain == config_value("UID_DOMAIN"):
+        return {}
+    name = config_value(f"SLOT{slot}_USER") or config_value("NOBODY_SLOT_USER") or "nobody"
+    entry = pwd.getpwnam(name)
+    if os.getuid() != 0 and os.getuid() != entry.pw_uid:
+        raise PermissionError(f"the stand-in runs as uid {os.getuid()}, not root")
+    for path in [scratch, *scratch.rglob("*")]:
+        os.lchown(path, entry.pw_uid, entry.pw_gid)
+    scratch.chmod(0o700)
+    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
 
 
 def _split_raw(raw: str) -> list[str]:
