@@ -406,20 +406,13 @@ class FileTarget(FileSystemTarget):
         from law_core.formatter import resolve_formatter
 
         fmt = resolve_formatter(self.path, formatter)
-        if self.fs.is_local:
-            # read in place; what is wrong is only asked when reading failed
-            try:
-                return fmt.load(self.path, **kwargs)
-            except Exception as err:
-                if os.path.isdir(self.path):
-                    raise self._is_a_directory("load") from err
-                if not os.path.exists(self.path):
-                    raise TargetError(f"cannot load {self.uri()}: it does not exist") from None
-                raise
+        # checked first: some libraries read a missing file as empty (configparser)
         if not self.exists():
             if self._is_dir_quietly():
                 raise self._is_a_directory("load")
             raise TargetError(f"cannot load {self.uri()}: it does not exist")
+        if self.fs.is_local:
+            return fmt.load(self.path, **kwargs)  # in place
         with self.localize("r") as local:
             return fmt.load(local.path, **kwargs)
 
