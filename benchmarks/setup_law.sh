@@ -19,6 +19,7 @@ import sys
 
 import law
 import luigi  # noqa: F401
+import numpy  # noqa: F401
 import six  # noqa: F401
 
 sys.exit(0 if law.__version__ == sys.argv[1] else 1)
@@ -35,9 +36,10 @@ if [ ! -x "${VENV}/bin/python" ]; then
     "${PYTHON}" -m venv "${VENV}"
 fi
 
-# law's own requirements are six and luigi; both are pulled in by pip.
+# law's own requirements are six and luigi; both are pulled in by pip. numpy is for law's
+# numpy contrib, which law-core-compat's formatter tests compare byte for byte.
 "${VENV}/bin/python" -m pip install --quiet --disable-pip-version-check \
-    "law==${LAW_VERSION}" "luigi" "six"
+    "law==${LAW_VERSION}" "luigi" "six" "numpy"
 
 if ! installed_ok; then
     echo "error: law ${LAW_VERSION} is not importable in ${VENV} after installation" >&2
@@ -46,4 +48,4 @@ fi
 
 echo "installed law ${LAW_VERSION} into ${VENV}:"
 "${VENV}/bin/python" -m pip list --disable-pip-version-check 2>/dev/null \
-    | grep -iE '^(law|luigi|six) ' || true
+    | grep -iE '^(law|luigi|numpy|six) ' || true
