@@ -422,6 +422,18 @@ class Workflow(Task):
 
         return get_config().get("job", "bootstrap_command", default=None)
 
+    def job_input_files(self) -> dict[str, str]:
+        """Files each job finds in its home directory, ``$LAW_CORE_JOB_HOME``, before
+        the bootstrap file is sourced there: name in it -> path on this host. Default:
+        none. (The branches run there too where the jobs carry a software bundle; else in
+        the submitting directory, and find the files through ``$LAW_CORE_JOB_HOME``.)
+
+        They are copied into the job directory when the jobs are submitted (a later edit
+        reaches only later submissions) and travel with the jobs where the workers share
+        no file system. A name is a plain file name (letters, digits, ``._+-``) that no
+        job file of law-core's takes."""
+        return {}
+
     def job_stage_out(self) -> list[tuple[str, str]]:
         """Files to copy out of a job's home directory (``$LAW_CORE_JOB_HOME``) after its
         branches succeeded: (glob, destination directory path or URI) pairs."""

@@ -32,6 +32,11 @@
 # With LAW_CORE_JOB_LOG_STORE (--transfer-logs), the wrapper's stdout and stderr also go to
 # files (tee), which it copies to that directory of the store as it ends, even after a
 # failure or a SIGTERM: job_N_ATTEMPT.out and .err, with law-core from the bundle.
+#
+# The workflow's job input files (LAW_CORE_JOB_INPUTS, names only) are copied into the job
+# home before the bootstrap file is sourced: from JOB_DIR/inputs/NAME, or, where the batch
+# system brought them into the scratch directory by their names, from JOB_DIR/NAME. A
+# missing one fails the setup.
 set -u
 
 job_dir=$1
@@ -164,6 +169,23 @@ fi
 job_home=$(mktemp -d "${TMPDIR:-/tmp}/law-core-job-XXXXXXXX") || { job_home=; write_status 10 setup; exit 10; }
 cd "$job_home" || { write_status 10 setup; exit 10; }
 export LAW_CORE_JOB_HOME=$job_home
+
+# the workflow's input files, as they were at submission, into the job home by their names
+# (plain file names: checked by the submitting side)
+for name in ${LAW_CORE_JOB_INPUTS:-}; do
+    if [ -f "$job_dir/inputs/$name" ]; then
+        input_file=$job_dir/inputs/$name
+    elif [ -f "$job_dir/$name" ]; then
+        input_file=$job_dir/$name
+    else
+        write_status 10 setup "the job input file $name did not reach the job on $(hostname): neither $job_dir/inputs/$name nor $job_dir/$name exists"
+        exit 10
+    fi
+    if ! cp -p -- "$input_file" "$job_home/$name"; then
+        write_status 10 setup "the job input file $input_file could not be copied into the job home $job_home on $(hostname)"
+        exit 10
+    fi
+done
 
 # the software bundle: law-core, its plugins and the analysis, unpacked beside the job home
 if [ -n "${LAW_CORE_JOB_BUNDLE:-}" ]; then

@@ -24,6 +24,12 @@ as input files named by their paths here, and with ``--transfer-logs`` (or ``[jo
 transfer_logs``) copy their stdout and stderr to the workflow's store,
 ``<store>/<task's store parts>/logs/<job directory name>/job_<num>_<attempt>.{out,err}``
 (:meth:`RemoteJobManager.log_store`), so that the logs outlive the batch system's sandbox.
+
+A workflow's :meth:`~law_core.workflow.base.Workflow.job_input_files` are copied into
+``inputs/`` of the job directory at each submission; ``job_env.sh`` names them
+(``LAW_CORE_JOB_INPUTS``), jobs without a shared file system take them along as inputs, and
+the job wrapper copies them into the job's working directory before the bootstrap file is
+sourced.
 """
 
 from __future__ import annotations
@@ -62,6 +68,7 @@ from law_core.events import JobEvent, emit_job_event
 from law_core.settings import Settings
 from law_core.targets.collection import target_uris
 from law_core.task import output_targets
+from law_core.workflow.bundle import PREFIX as BUNDLE_PREFIX
 from law_core.workflow.bundle import bundles_in
 from law_core.workflow.credentials import JobCredential, check_output_credentials, job_credentials
 from law_core.workflow.job_manager import JobManager
@@ -134,9 +141,10 @@ class JobTransfer:
     command: tuple[str, ...]
     #: absolute paths on this host to copy into the scratch directory (by their names):
     #: the job wrapper first, the job files that exist, the software bundle, the job
-    #: directory's files the command names, then the credential files the jobs take with
-    #: them (the X.509 proxy, as ``/tmp/x509up_u1000``: outside the job directory, a
-    #: batch system copies them by their names too; the wrapper makes them private)
+    #: directory's files the command names, the workflow's job input files (their copies
+    #: in ``inputs/``: a batch system copies them by their names too), then the credential
+    #: files the jobs take with them (the X.509 proxy, as ``/tmp/x509up_u1000``: outside
+    #: the job directory, by their names as well; the wrapper makes them private)
     inputs: tuple[str, ...]
     #: path relative to the scratch directory -> where it belongs on this host: the exit
     #: status (``status/job_N_A.json``) and the logs (:attr:`stdout`, :attr:`stderr`)
@@ -158,6 +166,13 @@ class JobTransfer:
 JOB_FILES = ("job_wrapper.sh", "job_env.sh", "task.json", "submission.json", "config.cfg",
              "outputs.json")
 STATUS_DIR = "status"
+#: where the copies of the workflow's job input files wait for the jobs
+INPUTS_DIR = "inputs"
+
+#: a job input file's name: a plain file name, safe in every batch system's file lists
+_INPUT_NAME = re.compile(r"(?!\.\.?$)[A-Za-z0-9._+][A-Za-z0-9._+-]*")
+#: the names of the logs in a transferred job's scratch directory (JobTransfer.stdout)
+_LOG_NAME = re.compile(r"job_\d+_\d+\.(out|err)")
 
 
 def status_file_name(num: int, attempt: int) -> str:
@@ -232,6 +247,9 @@ class RemoteJobManager(JobManager):
         bundles = [path.name for path in bundles_in(job_dir)]
         inputs = [str(job_dir / name) for name in dict.fromkeys([*JOB_FILES, *bundles, *named])
                   if name in named or (job_dir / name).exists()]
+        # the workflow's input files: copies made at submission, by their names
+        inputs += [str(job_dir / INPUTS_DIR / name)
+                   for name in self.__dict__.get("_job_inputs", ())]
         # by their paths here: never a copy of a secret in the job directory, and each
         # submission sends the file as it is then (a proxy renewed since included)
         inputs += [credential.path for credential in self.job_credentials()]
@@ -498,6 +516,9 @@ class RemoteJobManager(JobManager):
             for old in bundles_in(job_dir):
                 old.unlink(missing_ok=True)
         travelling = self._travelling(job_dir, bundle, bundle_url, branches)
+        inputs = self._write_job_inputs(job_dir)
+        if inputs:
+            travelling["LAW_CORE_JOB_INPUTS"] = " ".join(inputs)
         here = os.getcwd()
         # parameter values and forwarded variables: readable by the user alone
         write_json_atomic(job_dir / "task.json", {
@@ -533,6 +554,7 @@ class RemoteJobManager(JobManager):
                 "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
                 **({CONFIG_ENV: str(config.path.absolute())} if config.path else {}),
                 **declared_forwarding("job"),
+                **travelling,
             }
         lines = ["# the environment of law-core jobs (every value quoted)"]
         lines += [f"export {name}={shlex.quote(value)}" for name, value in env.items()]
@@ -576,6 +598,51 @@ class RemoteJobManager(JobManager):
             env["LAW_CORE_JOB_CREDENTIALS"] = " ".join(
                 f"{c.variable}={c.file_name}" for c in credentials)
         return env
+
+    def _write_job_inputs(self, job_dir: Path) -> list[str]:
+        """Copy the workflow's :meth:`~law_core.workflow.base.Workflow.job_input_files`
+        into ``inputs/`` of the job directory (what the jobs get is what the files were
+        now) and return their names, kept for :meth:`transfer_spec`. Copies of files that
+        are no longer asked for are removed."""
+        wf = self.workflow
+        what = f"job_input_files() of {type(wf).__name__}"
+        given = wf.job_input_files() or {}
+        if not isinstance(given, dict):
+            raise WorkflowError(f"{what} returned a {type(given).__name__}; return a dict: "
+                                "name in the job's working directory -> path on this host")
+        taken = {*JOB_FILES, STATUS_DIR, "logs", INPUTS_DIR,
+                 *(c.file_name for c in self.job_credentials())}
+        sources: dict[str, Path] = {}
+        for name, path in given.items():
+            if not isinstance(name, str) or not _INPUT_NAME.fullmatch(name):
+                raise WorkflowError(
+                    f"{what}: {name!r} is not a plain file name; name each file with letters, "
+                    "digits, '.', '_', '+' and '-' (not starting with '-', not '.' or '..')")
+            if name in taken or name.startswith(BUNDLE_PREFIX) or _LOG_NAME.fullmatch(name):
+                raise WorkflowError(
+                    f"{what}: the name {name!r} is one of law-core's job files (or the "
+                    "file of a credential the jobs take with them); give the input another "
+                    "name")
+            if not isinstance(path, (str, os.PathLike)):
+                raise WorkflowError(f"{what}: the path of {name!r} is a "
+                                    f"{type(path).__name__}, not a path on this host")
+            source = Path(os.path.expanduser(os.fspath(path))).absolute()
+            if not source.is_file():
+                state = "is not a file" if source.exists() else "does not exist"
+                raise WorkflowError(f"{what}: the job input file {name!r}, {source}, {state}")
+            sources[name] = source
+        directory = job_dir / INPUTS_DIR
+        if sources:
+            directory.mkdir(parents=True, exist_ok=True)
+        for name, source in sources.items():
+            _copy_if_changed(source, directory / name)
+        if directory.is_dir():
+            for old in directory.iterdir():
+                if old.name not in sources and not old.is_dir():
+                    old.unlink(missing_ok=True)
+        names = list(sources)
+        self.__dict__["_job_inputs"] = names
+        return names
 
     def _bundle(self, job_dir: Path) -> tuple[Any, str | None]:
         """The software bundle of the jobs (built once per content, then taken from the
@@ -930,6 +997,34 @@ def upload_job_logs(location: str, paths: list[str]) -> None:
     for path in paths:
         if os.path.isfile(path):
             target(path).copy_to(directory.child(os.path.basename(path), "f"))
+
+
+def _copy_if_changed(source: Path, target: Path) -> None:
+    """Copy ``source`` to ``target`` through a temporary sibling and a rename (a job that
+    starts meanwhile reads the old copy or the new one, never half of one), with its mode
+    and time stamps; skipped when ``target`` has the size, modification time and mode of
+    ``source`` already (an earlier copy of this version: large inputs are copied once)."""
+    src = source.stat()
+    try:
+        dst = target.stat()
+    except FileNotFoundError:
+        dst = None
+    if dst is not None and (dst.st_size, dst.st_mtime_ns, dst.st_mode) == \
+            (src.st_size, src.st_mtime_ns, src.st_mode):
+        return
+    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    try:
+        # private until the source's mode applies: the file may be the user's alone
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out, open(source, "rb") as src_file:
+            shutil.copyfileobj(src_file, out)
+        shutil.copystat(source, tmp)
+        os.replace(tmp, target)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise WorkflowError(f"the job input file {source} could not be copied to {target}: "
+                            f"{err}") from err
 
 
 def _job_config(option: str) -> str | None:

@@ -76,10 +76,13 @@ def test_batch_example_default_is_the_batch_system(tmp_path: Path, law_examples:
     rendered = (job_dir / "law_inputs" / "bootstrap.sh").read_text()
     assert f'source "{example}/setup.sh"' in rendered
     assert "{{" not in rendered
-    # each job copies it into its working directory and sources it there, as law's do
-    script = (job_dir / "law_bootstrap.sh").read_text().splitlines()
-    assert f"cp {job_dir}/law_inputs/bootstrap.sh . || return 1" in script
-    assert 'source ./bootstrap.sh "$@" || return 1' in script
+    # a job input file of law-core's: each job finds it in its working directory and
+    # sources it there, as law's do; the script names no path of this host
+    assert (job_dir / "inputs" / "bootstrap.sh").read_text() == rendered
+    assert "LAW_CORE_JOB_INPUTS=bootstrap.sh\n" in (job_dir / "job_env.sh").read_text()
+    script = (job_dir / "law_bootstrap.sh").read_text()
+    assert 'source ./bootstrap.sh "$@" || return 1' in script.splitlines()
+    assert str(example) not in script
 
 
 def test_sequential_htcondor_example_run_locally(tmp_path: Path, law_examples: Path,

@@ -11,14 +11,20 @@ branches run as jobs of the law-core plugin of that name. law's hooks are transl
   numbers of the jobs about to be planned (unknown yet: empty) and ``branches`` the list of
   the selected branches, as law's grouped submission passes them.
   ``config.custom_content`` becomes batch-system options (the plugin's ``extra_lines``);
-  ``config.input_files`` and the bootstrap file are copied into the job directory,
-  rendered with ``config.render_variables`` where they ask for it, and copied from there
-  into each job's working directory before the bootstrap file is sourced.
-- ``<name>_bootstrap_file()`` is sourced by each job (law-core's ``job_bootstrap_file``).
+  ``config.input_files`` and the bootstrap file are law-core's job input files
+  (``job_input_files``), rendered with ``config.render_variables`` where they ask for it:
+  each job finds them in its home directory, under their base names, before the bootstrap
+  file is sourced there.
+- ``<name>_bootstrap_file()`` is sourced by each job, in its home, through a script of
+  law-core-compat's that is law-core's ``job_bootstrap_file`` (it also sources law-core's
+  ``[job] bootstrap_file``, which travels as an input file too).
 - ``<name>_workflow_requires()`` adds to ``workflow_requires()`` on that batch system.
 
-Jobs read the job directory where it is, so the input files reach jobs on batch systems
-whose workers share this file system (Slurm, LSF, HTCondor without file transfer).
+The input files travel with the jobs wherever law-core's job files do: read in place on
+batch systems whose workers share this file system (Slurm, LSF, HTCondor without file
+transfer), taken along as job inputs where they share none (ARC, gLite, HTCondor with file
+transfer; the script goes into the software bundle). Files law uses where they are
+(``forward=True``, ``copy=False``) reach only jobs on a shared file system.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import re
 import shlex
 import shutil
 from typing import Any, ClassVar
@@ -37,6 +44,7 @@ from law.job.base import JobFileFactory, JobInputFile, linearize, render_text
 from law.util import DotDict, merge_dicts
 from law.workflow import BaseWorkflow
 from law_core.errors import WorkflowError
+from law_core.plugin import JOB_FILES, STATUS_DIR
 
 __all__ = ["BatchWorkflow"]
 
@@ -207,62 +215,78 @@ class BatchWorkflow(BaseWorkflow):
     def job_bootstrap_file(self) -> str | None:
         if not self.law_on_batch():
             return super().job_bootstrap_file()
-        return self.as_workflow().law_write_job_inputs()
+        return self.as_workflow().law_write_job_inputs()[0]
 
-    def law_write_job_inputs(self) -> str | None:
-        """Copy (and render) the config's input files into ``law_inputs/`` of the job
-        directory and write the script each job sources: it copies them into the job's
-        working directory (where law's jobs find them), then sources law's bootstrap file
-        and the one of law-core's ``[job] bootstrap_file``."""
+    def job_input_files(self) -> dict[str, str]:
+        if not self.law_on_batch():
+            return super().job_input_files()
+        return self.as_workflow().law_write_job_inputs()[1]
+
+    def law_write_job_inputs(self) -> tuple[str | None, dict[str, str]]:
+        """law's job input files as law-core's (name in the job's home -> path here):
+        those to be rendered rendered into ``law_inputs/`` of the job directory first. And
+        the script each job sources in its home, where law-core copied them: it sources
+        law's bootstrap file and the one of law-core's ``[job] bootstrap_file`` by their
+        names there (None when there is neither). The script names no path of this host
+        and stays the same from run to run: jobs carrying a software bundle take it in the
+        bundle, whose digest would change with it."""
         config = self.law_job_config()
         job_dir = self.job_manager().job_directory()
-        inputs_dir = job_dir / "law_inputs"
-        inputs_dir.mkdir(parents=True, exist_ok=True)
         files = {key: JobInputFile(f) for key, f in config.input_files.items()}
+        core_bootstrap = super().job_bootstrap_file()
+        if core_bootstrap and not os.path.isfile(core_bootstrap):
+            raise WorkflowError(f"[job] bootstrap_file {core_bootstrap} does not exist")
+        used = set(_RESERVED)
         names: dict[str, str] = {}
-        used: set[str] = set()
         for key, f in files.items():
             if not os.path.isfile(f.path):
                 raise WorkflowError(f"the job input file {key!r} of {type(self).__name__} does "
                                     f"not exist: {f.path}")
-            name = os.path.basename(f.path)
-            if name in used:
-                name = f"{key}_{name}"
-            used.add(name)
-            names[key] = name
-        # what placeholders name: the file in the job's working directory, or where it is
+            if f.copy and not f.forward:
+                names[key] = _job_name(key, f.path, used)
+        if (not self.job_manager().shared_file_system()
+                and (used_here := [k for k, f in files.items() if k not in names])):
+            logger.warning("the job input files %s of %s are used where they are on this host "
+                           "(forward=True or copy=False), which the jobs of %s do not see",
+                           ", ".join(map(repr, used_here)), type(self).__name__,
+                           self.law_batch_name)
+        # what placeholders name: the file in the job's home, or where it is
         variables = {**{str(k): str(v) for k, v in config.render_variables.items()},
-                     **{key: (f.path if not f.copy or f.forward else names[key])
-                        for key, f in files.items()}}
+                     **{key: names.get(key, f.path) for key, f in files.items()}}
         variables["input_files"] = " ".join(variables[key] for key in files)
         variables["input_files_render"] = " ".join(variables[key] for key, f in files.items()
                                                    if f.render)
         flat = linearize(variables)
-        copies = []
-        for key, f in files.items():
-            if not f.copy or f.forward:
-                continue
-            target = inputs_dir / names[key]
+        rendered_dir = job_dir / "law_inputs"
+        inputs: dict[str, str] = {}
+        for key, name in names.items():
+            f = files[key]
             if f.render:
                 with open(f.path) as src:
-                    target.write_text(render_text(src.read(), flat))
+                    text = render_text(src.read(), flat)
+                inputs[name] = str(_write_if_changed(rendered_dir / name, text, f.path))
             else:
-                shutil.copyfile(f.path, target)
-            shutil.copymode(f.path, target)
-            copies.append(str(target))
-        lines = ["# written by law-core-compat: law's job input files into the job's working",
-                 "# directory, then the bootstrap files"]
-        lines += [f"cp {shlex.quote(path)} . || return 1" for path in copies]
-        if "bootstrap_file" in files:
-            path = variables["bootstrap_file"]
-            path = path if os.path.isabs(path) else f"./{path}"  # not looked up in PATH
-            lines.append(f"source {shlex.quote(path)} \"$@\" || return 1")
-        core_bootstrap = super().job_bootstrap_file()
+                inputs[name] = f.path
+        if rendered_dir.is_dir():  # renderings of an earlier run's files
+            for old in rendered_dir.iterdir():
+                if str(old) not in inputs.values() and old.is_file():
+                    old.unlink()
+        sourced = [names["bootstrap_file"]] if "bootstrap_file" in names else []
+        if "bootstrap_file" in files and "bootstrap_file" not in names:
+            sourced.append(files["bootstrap_file"].path)  # forwarded: where it is
         if core_bootstrap:
-            lines.append(f"source {shlex.quote(core_bootstrap)} \"$@\" || return 1")
-        script = job_dir / "law_bootstrap.sh"
-        script.write_text("\n".join(lines) + "\n")
-        return str(script)
+            name = _job_name("law_core_bootstrap", core_bootstrap, used)
+            inputs[name] = core_bootstrap
+            sourced.append(name)
+        if not sourced:
+            return None, inputs
+        lines = ["# written by law-core-compat: sourced by each job in its home directory,",
+                 "# where law-core copied the job input files; law's bootstrap file, then",
+                 "# law-core's [job] bootstrap_file"]
+        lines += [f"source {shlex.quote(path if os.path.isabs(path) else './' + path)} "
+                  '"$@" || return 1' for path in sourced]  # ./: not looked up in PATH
+        script = _write_if_changed(job_dir / "law_bootstrap.sh", "\n".join(lines) + "\n")
+        return str(script), inputs
 
     # law's hooks, with law's defaults
 
@@ -321,6 +345,51 @@ def law_hooks(name: str) -> dict[str, Any]:
                  f"{name}_job_file_factory_defaults": None,
                  f"exclude_params_{name}_workflow": set()})
     return body
+
+
+#: names law-core's job files take in the job directory (and in a transferred job's
+#: scratch directory), which law's input files get a prefix to avoid
+_RESERVED = {*JOB_FILES, STATUS_DIR, "logs", "inputs"}
+
+
+def _job_name(key: str, path: str, used: set[str]) -> str:
+    """The name of law's input file ``key`` in the job's home: its base name as in law's
+    jobs, with characters other than letters, digits and ``._+-`` as ``_``; ``key_NAME``
+    where that is taken (law does the same for two files of one name)."""
+    name = re.sub(r"[^A-Za-z0-9._+-]", "_", os.path.basename(path)).lstrip("-") or key
+    if name in used or name in (".", ".."):
+        name = re.sub(r"[^A-Za-z0-9._+-]", "_", f"{key}_{name}")
+    base, number = name, 1
+    while name in used:
+        number += 1
+        name = f"{number}_{base}"
+    used.add(name)
+    return name
+
+
+def _write_if_changed(path: Any, text: str, mode_of: str | None = None) -> Any:
+    """Write ``text`` to ``path`` (with the mode of the file ``mode_of``) unless it holds it
+    already: an unchanged file keeps its time stamp, so law-core need not copy it again."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        same = path.read_text() == text
+    except (FileNotFoundError, UnicodeDecodeError):
+        same = False
+    if same:
+        if mode_of is not None:
+            shutil.copymode(mode_of, path)
+        return path
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    # private until it has the mode of its source, which may be the user's alone
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+        f.write(text)
+    if mode_of is not None:
+        shutil.copymode(mode_of, tmp)
+    else:
+        tmp.chmod(0o644)
+    os.replace(tmp, path)
+    return path
 
 
 def pairs(item: Any) -> tuple[str, Any] | tuple[str] | str:
