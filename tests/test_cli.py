@@ -271,3 +271,21 @@ def test_config_sections_named_after_tasks_set_parameter_defaults(ana):
     explicit = run_cli(["run", "ana.Chars", "--n", "4"], ana)  # the command line wins
     assert explicit.returncode == 0, explicit.stderr
     assert (ana / "data" / "Chars" / "char_3.json").exists()
+
+
+def test_logging_section_sets_logger_levels(ana):
+    """``[logging] LOGGER = LEVEL`` wins over the run's default levels: luigi's own
+    messages come back with ``luigi-interface = INFO``, hidden otherwise."""
+    quiet = run_cli(["run", "ana.Word", "--n", "2"], ana)
+    assert quiet.returncode == 0, quiet.stderr
+    assert "Informed scheduler that task" not in quiet.stderr
+    (ana / "law.cfg").write_text("[logging]\nluigi-interface = INFO\n")
+    chatty = run_cli(["run", "ana.Word", "--n", "3"], ana)
+    assert chatty.returncode == 0, chatty.stderr
+    assert "INFO: Informed scheduler that task" in chatty.stderr
+    assert "Asking scheduler for work" not in chatty.stderr  # luigi's DEBUG lines
+    (ana / "law.cfg").write_text("[logging]\nluigi-interface = LOUD\n")
+    bad = run_cli(["run", "ana.Word", "--n", "4"], ana)
+    assert bad.returncode == 1
+    assert "law.cfg:2: [logging] luigi-interface = 'LOUD' is not a log level" in bad.stderr
+    assert not (ana / "data" / "Word" / "word_4.txt").exists()

@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 from law_core.arguments import RaisingParser, apply_task_sections, build_task, flag_of
@@ -110,6 +111,11 @@ def check_parameter_names(cls: type) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``law-core run`` with ``args``; returns the exit code. When luigi ran the task,
+    ``args.outcome`` is the run's :class:`RunOutcome` afterwards (else None), for front
+    ends that tell outcomes apart (law-core-compat's ``law run`` turns it into luigi's
+    retcodes)."""
+    args.outcome = None
     if args.params and args.params[0] in ("-h", "--help"):
         return _print_task_help(args.task)
     options = RaisingParser(prog="law-core run")
@@ -136,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
     from law_core.config import get_config
     from law_core.index import find_task_class
 
+    apply_logging_section(get_config())
     get_config().check()  # a mistyped option fails here, before anything runs
     if opts.workers is not None:
         if opts.workers < 1:
@@ -162,12 +169,42 @@ def run(args: argparse.Namespace) -> int:
                 carry_on = getattr(interactive, name)(task, spec)
                 if not carry_on:
                     return 0
-        return execute(task, opts)
+        code = execute(task, opts)
+        args.outcome = getattr(opts, "outcome", None)
+        return code
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What luigi's execution summary says of a run: the names of its categories that hold
+    tasks (luigi's names: ``completed``, ``already_done``, ``failed``,
+    ``scheduling_error``, ``still_pending_ext``, ``run_by_other_worker``, ``not_run``,
+    ``upstream_failure``, ...), and whether the task of the command line ran or was
+    complete (``root_done``; not when, say, another worker of the central scheduler runs
+    it). These are what luigi's own exit codes (``luigi.retcodes``) are made of."""
+
+    categories: frozenset[str]
+    root_done: bool
+
+    @classmethod
+    def of(cls, result: Any) -> RunOutcome:
+        """The outcome of ``luigi.build(..., detailed_summary=True)``'s ``result``.
+
+        luigi offers the categories only through ``luigi.execution_summary``'s private
+        ``_summary_dict`` and ``_root_task``, which its ``retcodes`` module reads too."""
+        from luigi import execution_summary
+
+        worker = result.worker
+        sets = execution_summary._summary_dict(worker)
+        root = execution_summary._root_task(worker)
+        return cls(frozenset(name for name, tasks in sets.items() if tasks),
+                   root in sets["completed"] or root in sets["already_done"])
 
 
 def execute(task: Any, opts: argparse.Namespace) -> int:
     """Run ``task`` with luigi; return 0 on success, 1 on failure, after a clear summary:
-    one line per failure, the tracebacks in the run's log file."""
+    one line per failure, the tracebacks in the run's log file. ``opts.outcome`` is the
+    run's :class:`RunOutcome` afterwards (None when luigi did not run)."""
     import luigi
 
     from law_core.luigi_internals import SchedulerFactory
@@ -175,6 +212,7 @@ def execute(task: Any, opts: argparse.Namespace) -> int:
     from law_core.task import find_cycle
     from law_core.workflow.base import Workflow
 
+    opts.outcome = None
     if isinstance(task, Workflow) and task.is_workflow() and task.handle_job_actions():
         return 0
     _watch_failures()
@@ -197,8 +235,9 @@ def execute(task: Any, opts: argparse.Namespace) -> int:
         failures = run_log.failures()
     finally:
         stop_run_log()
+    opts.outcome = outcome = RunOutcome.of(result)
     ok = result.status in (luigi.LuigiStatusCode.SUCCESS,
-                           luigi.LuigiStatusCode.SUCCESS_WITH_RETRY)
+                           luigi.LuigiStatusCode.SUCCESS_WITH_RETRY) and outcome.root_done
     if ok:
         pending = task.jobs_left_running() if isinstance(task, Workflow) else 0
         if pending:
@@ -213,12 +252,32 @@ def execute(task: Any, opts: argparse.Namespace) -> int:
     if cycle:
         print("law-core: error: the requirements form a cycle, so none of its tasks can "
               f"run: {' -> '.join(map(repr, cycle))}", file=sys.stderr)
+    elif "run_by_other_worker" in outcome.categories and not failures:
+        print(f"law-core: error: {task!r} was not run: another worker of the central "
+              "scheduler runs it or one of its requirements; run the command again when "
+              f"that worker is done:\n{result.summary_text}", file=sys.stderr)
     elif not failures:
         print(f"law-core: error: {task!r} did not complete ({result.status.name}):\n"
               f"{result.summary_text}", file=sys.stderr)
     if run_log.has_tracebacks() and logging.getLogger().getEffectiveLevel() > logging.DEBUG:
         print(f"law-core: tracebacks in {run_log.path}", file=sys.stderr)
     return 1
+
+
+def apply_logging_section(config: Any) -> None:
+    """Set the level of each logger the config's ``[logging]`` section names (``LOGGER =
+    LEVEL``, e.g. ``luigi-interface = INFO`` to see luigi's messages of the run); these
+    win over the levels ``law-core run`` sets by default and ``--log-level``, which apply
+    to the other loggers."""
+    for name, level in config.items("logging").items():
+        value = logging.getLevelName(level.strip().upper()) if level else None
+        if not isinstance(value, int):
+            from law_core.errors import ConfigError
+
+            raise ConfigError(
+                f"{config.origin('logging', name)}: [logging] {name} = {level!r} is not a "
+                "log level; use DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        logging.getLogger(name).setLevel(value)
 
 
 def _is_complete(task: Any) -> bool:

@@ -130,9 +130,15 @@ LAW_SECTIONS = ("core", "logging", "modules", "task", "target", "local_fs", "job
                 "notifications", "bash_sandbox", "bash_sandbox_env", "venv_sandbox",
                 "venv_sandbox_env")
 LUIGI_PREFIX = "luigi_"
+#: law's sandbox sections (``[docker_sandbox_env]``, ``[bash_sandbox_env_SCRIPT]``, ...),
+#: which law.SandboxTask reads itself (see law/sandbox.py): never handed to law-core
+SANDBOX_SECTION_PREFIXES = tuple(f"{t}_sandbox" for t in ("bash", "venv", "docker",
+                                                           "singularity"))
 #: sections both law and law-core have: options law does not know pass on to law-core,
 #: whose check then judges them
 SHARED_SECTIONS = ("core", "target", "job")
+#: law's sections that mean the same to law-core: handed on as they are
+HANDED_ON_SECTIONS = ("modules", "logging")
 
 _REFERENCE = re.compile(r"^&(?:::(?P<section>[^:]+))?::(?P<option>.+)$")
 _ENV_OPTION = re.compile(r"^LAW__([a-zA-Z0-9_]+)__([a-zA-Z0-9_]+)$")
@@ -456,7 +462,8 @@ def law_core_config(config: Config | None = None, path: str | None = None) -> st
     ``$LAW_HOME/law-core.cfg``) and point ``LAW_CORE_CONFIG`` at it, unless the user set
     ``LAW_CORE_CONFIG`` already (then nothing changes and None is returned).
 
-    Handed on: ``[modules]``, the user's sections (task families, ``[fs.NAME]``, a job
+    Handed on: ``[modules]``, ``[logging]`` (law-core's run sets the same loggers' levels),
+    the user's sections (task families, ``[fs.NAME]``, a job
     manager's), and the options law does not know of the sections both share (``[target]
     store``). Kept back: law's own sections and options and the ``[luigi_*]`` sections, which
     go to luigi instead (:meth:`Config.sync_luigi_config`).
@@ -468,9 +475,10 @@ def law_core_config(config: Config | None = None, path: str | None = None) -> st
     out = configparser.ConfigParser(interpolation=None, allow_no_value=True)
     out.optionxform = str  # type: ignore[assignment,method-assign]
     for section in config.sections():
-        if section.startswith(LUIGI_PREFIX):
+        if section.startswith((LUIGI_PREFIX, *SANDBOX_SECTION_PREFIXES)):
             continue
-        if section in LAW_SECTIONS and section not in SHARED_SECTIONS and section != "modules":
+        if section in LAW_SECTIONS and section not in SHARED_SECTIONS and \
+                section not in HANDED_ON_SECTIONS:
             continue
         options = config.options(section, expand_vars=False, expand_user=False)
         if section in SHARED_SECTIONS:

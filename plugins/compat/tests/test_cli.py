@@ -182,12 +182,14 @@ def test_luigi_sections_become_luigis(project: Path) -> None:
 
 
 def test_law_core_config_keeps_laws_own_options_away(project: Path) -> None:
-    """law's [core]/[target] options, [logging] and [luigi_*] never reach law-core's
-    check; modules, task sections and law-core's own options do."""
+    """law's [core]/[target] options, its sandbox sections and [luigi_*] never reach
+    law-core's check; modules, task sections, [logging] (law-core's run sets the same
+    loggers' levels) and law-core's own options do."""
     import law_core
 
     (project / "law.cfg").write_text(CONFIG.replace(
-        "default_local_fs: local_fs", "default_local_fs: local_fs\nstore: $DATA/store"))
+        "default_local_fs: local_fs", "default_local_fs: local_fs\nstore: $DATA/store")
+        + "\n[docker_sandbox_env]\nFOO = bar\n\n[bash_sandbox_env_setup.sh]\nFOO = baz\n")
     path = law_config.law_core_config()
     assert path == str(project / ".law" / "law-core.cfg")
     assert os.environ["LAW_CORE_CONFIG"] == path
@@ -197,7 +199,9 @@ def test_law_core_config_keeps_laws_own_options_away(project: Path) -> None:
     assert core.get("Hello", "name") == "config"
     assert core.get("target", "store") == str(project / "data" / "store")
     assert not core.has("target", "tmp_dir")
-    assert "luigi_core" not in core.sections() and "logging" not in core.sections()
+    assert "luigi_core" not in core.sections()
+    assert not [s for s in core.sections() if "_sandbox" in s]
+    assert core.items("logging") == {"law": "INFO"}
 
 
 def test_user_law_core_config_wins(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:

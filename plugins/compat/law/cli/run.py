@@ -8,26 +8,32 @@ What law users write that ``law-core run`` does not take is translated first:
 - ``--Family-param VALUE``: a parameter of another task class, as luigi sets it (the value
   becomes that class's default, as luigi's ``[Family] param`` config does);
 - ``--log-level`` with luigi's levels (NOTSET, CRITICAL map to DEBUG, ERROR);
-- luigi's lock options (``--no-lock``, ``--take-lock``, ...), which law-core does not need;
+- luigi's process lock (``--no-lock``, ``--take-lock``, ``--lock-size``,
+  ``--lock-pid-dir`` and their ``[luigi_core]`` options), which ``law run`` takes before
+  it runs the task, as luigi's command line does (:func:`_acquire_lock`);
 - ``--module MODULE``, imported before the task is looked up.
 
 The exit codes are law's, which are luigi's retcodes as law sets them (see :func:`outcome`):
-0; 1 when the task is not found; 2 for an unknown parameter (luigi's argument parser); 20
-when an external requirement is missing (``missing_data``); 40 when a task failed
-(``task_failed``); 50 when a ``requires()`` or ``complete()`` raised while the run was
-planned (``scheduling_error``); 60 when the task cannot be built from its parameters and
-for any other exception outside the tasks, such as an unreachable central scheduler
-(``unhandled_exception``). Where several apply, the highest wins, as in luigi.
+0; 1 when the task is not found; 2 for an unknown parameter (luigi's argument parser); 10
+when the same command runs already (luigi's process lock) or another worker of the central
+scheduler runs a task of the run (``already_running``); 20 when an external requirement is
+missing (``missing_data``); 30 when a task was left pending for no other reason, such as
+the scheduler never granting the resources it asks for, or the task of the command line
+neither ran nor was complete (``not_run``); 40 when a task failed (``task_failed``); 50
+when a ``requires()`` or ``complete()`` raised while the run was planned
+(``scheduling_error``); 60 when the task cannot be built from its parameters and for any
+other exception outside the tasks, such as an unreachable central scheduler
+(``unhandled_exception``). Where several apply, the highest wins, as in luigi. The
+outcomes of the run come from ``law-core run``'s :class:`law_core.cli.run.RunOutcome`.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from law_core.errors import (
     CompletenessCheckError,
@@ -37,8 +43,13 @@ from law_core.errors import (
     UnknownParameterError,
 )
 
+if TYPE_CHECKING:
+    from law_core.cli.run import RunOutcome
+
 #: luigi's retcodes as law configures them (law's ``[luigi_retcode]`` defaults)
+ALREADY_RUNNING = 10
 MISSING_DATA = 20
+NOT_RUN = 30
 TASK_FAILED = 40
 SCHEDULING_ERROR = 50
 UNHANDLED_EXCEPTION = 60
@@ -47,10 +58,10 @@ UNHANDLED_EXCEPTION = 60
 USAGE_ERROR = 2
 _BOOL_WORDS = {"true", "false", "1", "0", "yes", "no", "on", "off"}
 #: luigi's options without value that law-core does without
-_DROPPED_FLAGS = ("--no-lock", "--take-lock", "--assistant", "--parallel-scheduling")
+_DROPPED_FLAGS = ("--assistant", "--parallel-scheduling")
 #: luigi's options with a value that law-core does without
-_DROPPED_OPTIONS = ("--lock-pid-dir", "--lock-size", "--parallel-scheduling-processes",
-                    "--worker-timeout", "--logging-conf-file")
+_DROPPED_OPTIONS = ("--parallel-scheduling-processes", "--worker-timeout",
+                    "--logging-conf-file")
 _LOG_LEVELS = {"NOTSET": "DEBUG", "DEBUG": "DEBUG", "INFO": "INFO", "WARNING": "WARNING",
                "ERROR": "ERROR", "CRITICAL": "ERROR"}
 
@@ -73,38 +84,43 @@ def execute(args: argparse.Namespace, argv: list[str]) -> int:
         importlib.import_module(module)
     name = task_name(args.task_family, config)
     argv, local = _take_local_scheduler(argv)
+    argv, lock = _take_lock_options(argv)
     argv = translate(argv, name)
     argv, show_schemes = _take_print_output(argv)
     if not local:
         host, port = central_scheduler()
         argv += ["--scheduler-host", host, "--scheduler-port", str(port)]
     namespace = argparse.Namespace(task=name, params=argv)
-    with _Outcome() as seen:
-        try:
-            if show_schemes is False:
-                code = _without_schemes(core_run, namespace)
-            else:
-                code = core_run(namespace)
-        except LawCoreError as err:
-            print(f"law: error: {err}", file=sys.stderr)
-            return error_code(err)
-        except Exception:  # luigi's own errors (an unreachable scheduler): law's code 60
-            import traceback
+    if not _acquire_lock(lock):
+        return ALREADY_RUNNING
+    try:
+        if show_schemes is False:
+            code = _without_schemes(core_run, namespace)
+        else:
+            code = core_run(namespace)
+    except LawCoreError as err:
+        print(f"law: error: {err}", file=sys.stderr)
+        return error_code(err)
+    except Exception:  # luigi's own errors (an unreachable scheduler): law's code 60
+        import traceback
 
-            traceback.print_exc()
-            return UNHANDLED_EXCEPTION
-        return outcome(code, seen.categories())
+        traceback.print_exc()
+        return UNHANDLED_EXCEPTION
+    return outcome(code, getattr(namespace, "outcome", None))
 
 
-def outcome(code: int, categories: set[str]) -> int:
-    """law's exit code of a run that ``law-core run`` ended with ``code``, from what luigi
-    reported while it ran (``categories``: ``missing``, ``failed``, ``broken``): the highest
-    code that applies, as luigi's ``run_with_retcodes`` does. A failed run without any of
-    them is 40 (law-core's run does not tell luigi's other outcomes apart)."""
-    if code != 1:
-        return code
-    codes = {"missing": MISSING_DATA, "failed": TASK_FAILED, "broken": SCHEDULING_ERROR}
-    return max((codes[c] for c in categories if c in codes), default=TASK_FAILED)
+def outcome(code: int, run: RunOutcome | None) -> int:
+    """law's exit code of a run that ``law-core run`` ended with ``code``, as luigi's
+    ``run_with_retcodes`` makes it from the run's execution summary (``run``): the highest
+    code of the categories that hold tasks, else 30 when the task neither ran nor was
+    complete."""
+    if run is None:  # luigi did not run: an interactive option, or nothing to do
+        return code if code != 1 else TASK_FAILED
+    codes = {"still_pending_ext": MISSING_DATA, "failed": TASK_FAILED,
+             "run_by_other_worker": ALREADY_RUNNING, "scheduling_error": SCHEDULING_ERROR,
+             "not_run": NOT_RUN}
+    code = max((codes[c] for c in run.categories if c in codes), default=0)
+    return NOT_RUN if code == 0 and not run.root_done else code
 
 
 def error_code(err: Exception) -> int:
@@ -120,64 +136,59 @@ def error_code(err: Exception) -> int:
     return UNHANDLED_EXCEPTION
 
 
-class _Outcome:
-    """What luigi reports while a run plans and runs its tasks, through luigi's events: an
-    external requirement missing, a ``requires()``/``complete()`` raising, a task failing.
-    With ``--workers N`` tasks run in forked processes, so each event appends a line to a
-    temporary file that the run's process reads afterwards."""
+def _take_lock_options(argv: list[str]) -> tuple[list[str], dict[str, Any]]:
+    """Remove luigi's lock options from ``argv``: ``--no-lock``, ``--take-lock`` (each
+    with an optional BOOL), ``--lock-size N``, ``--lock-pid-dir DIR``; returns the rest
+    and what was given, by luigi's ``[core]`` option names."""
+    flags = {"--no-lock": "no_lock", "--take-lock": "take_lock"}
+    options = {"--lock-size": "lock_size", "--lock-pid-dir": "lock_pid_dir"}
+    rest: list[str] = []
+    given: dict[str, Any] = {}
+    i = 0
+    while i < len(argv):
+        flag, eq, value = argv[i].partition("=")
+        flag = flag.replace("_", "-")
+        if flag in flags:
+            if not eq and i + 1 < len(argv) and argv[i + 1].lower() in _BOOL_WORDS:
+                value, i = argv[i + 1], i + 1
+            given[flags[flag]] = _parse_bool(value, flag) if (eq or value) else True
+        elif flag in options:
+            if not eq:
+                if i + 1 >= len(argv):
+                    raise ParameterError(f"{flag} needs a value")
+                value, i = argv[i + 1], i + 1
+            given[options[flag]] = value
+        else:
+            rest.append(argv[i])
+        i += 1
+    return rest, given
 
-    _path: str | None = None
-    _registered = False
 
-    def __enter__(self) -> _Outcome:
-        import tempfile
+def _acquire_lock(given: dict[str, Any]) -> bool:
+    """luigi's process lock, which ``law run`` takes as luigi's command line does: the
+    same command (the same process command line) runs at most ``lock_size`` times at
+    once, else this one exits with 10 (``already_running``); ``--take-lock`` tells the
+    running ones to stop taking new tasks (SIGUSR1) and runs anyway. ``--no-lock`` and
+    ``[luigi_core] no_lock`` turn it off; the pid files are in ``lock_pid_dir`` (luigi's
+    default: ``luigi`` in the temporary directory)."""
+    import signal
+    import tempfile
 
-        fd, path = tempfile.mkstemp(prefix="law-outcome-")
-        os.close(fd)
-        type(self)._path = path
-        self._register()
-        return self
+    import luigi.lock
 
-    def __exit__(self, *exc: object) -> None:
-        path, type(self)._path = type(self)._path, None
-        if path:
-            with contextlib.suppress(OSError):
-                os.unlink(path)
+    def option(name: str) -> str | None:
+        return str(given[name]) if name in given else _luigi_option("core", name)
 
-    def categories(self) -> set[str]:
-        path = type(self)._path
-        if not path:
-            return set()
-        with open(path) as f:
-            return {line.strip() for line in f if line.strip()}
-
-    @classmethod
-    def _note(cls, category: str) -> None:
-        path = cls._path
-        if not path:
-            return
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND)
-        try:
-            os.write(fd, f"{category}\n".encode())
-        finally:
-            os.close(fd)
-
-    @classmethod
-    def _register(cls) -> None:
-        # luigi's handlers cannot be removed: registered once, they note into the file of
-        # the run under way (none outside of a run)
-        if cls._registered:
-            return
-        import luigi
-
-        handlers = {luigi.Event.DEPENDENCY_MISSING: "missing",
-                    luigi.Event.BROKEN_TASK: "broken",
-                    luigi.Event.FAILURE: "failed",
-                    luigi.Event.PROCESS_FAILURE: "failed"}
-        for event, category in handlers.items():
-            luigi.Task.event_handler(event)(
-                lambda *args, _category=category, **kwargs: cls._note(_category))
-        cls._registered = True
+    if _parse_bool(option("no_lock") or "false", "no_lock"):
+        return True
+    size = option("lock_size") or "1"
+    try:
+        lock_size = int(size)
+    except ValueError:
+        raise ParameterError(f"--lock-size {size!r}: expected a number") from None
+    pid_dir = option("lock_pid_dir") or os.path.join(tempfile.gettempdir(), "luigi")
+    take = _parse_bool(option("take_lock") or "false", "take_lock")
+    return luigi.lock.acquire_for(pid_dir, lock_size, signal.SIGUSR1 if take else None)
 
 
 def _take_print_output(argv: list[str]) -> tuple[list[str], bool | None]:
