@@ -379,3 +379,28 @@ def test_branch_whose_requires_raises_fails_and_the_others_run(tmp_path, caplog)
     assert "KeyError: 'no input file for branch 2'" in caplog.text
     # within the tolerance, and complete at the acceptance asked for
     assert build(OneBroken(base=str(tmp_path), tolerance=1, acceptance=0.75))
+
+
+class Neighbours(law.LocalWorkflow):
+    """Each branch records the output path of its neighbour's branch task."""
+
+    base = luigi.Parameter()
+
+    def create_branch_map(self):
+        return 3
+
+    def output(self):
+        return law.LocalFileTarget(os.path.join(self.base, f"nb_{self.branch}.json"))
+
+    def run(self):
+        other = (self.branch + 1) % 3
+        self.output().dump({"other": self.req_branch(other).output().path})
+
+
+def test_branch_tasks_made_while_a_branch_runs_have_their_own_output(tmp_path):
+    """A running branch's output() is built once; a branch task made from it (req_branch)
+    still answers with its own outputs, not the running branch's."""
+    assert build(Neighbours(base=str(tmp_path)))
+    for b in range(3):
+        record = json.loads((tmp_path / f"nb_{b}.json").read_text())
+        assert record["other"] == str(tmp_path / f"nb_{(b + 1) % 3}.json"), b

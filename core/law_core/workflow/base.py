@@ -43,6 +43,8 @@ _BRANCH_METHODS = ("requires", "output", "run")
 #: shared on purpose)
 _WORKFLOW_CACHES = ("_branch_tasks", "_collection", "_resets", "_job_manager", "_workflow_task",
                     "_branch_needs",
+                    # a running branch's memoized output() (law_core.workflow.local)
+                    "output",
                     # luigi's callbacks of the workflow, set while luigi runs it: a branch
                     # gets its own (law_core.workflow.local.run_branch)
                     "set_status_message", "set_progress_percentage", "set_tracking_url",
