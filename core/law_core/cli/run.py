@@ -188,17 +188,10 @@ class RunOutcome:
 
     @classmethod
     def of(cls, result: Any) -> RunOutcome:
-        """The outcome of ``luigi.build(..., detailed_summary=True)``'s ``result``.
+        """The outcome of ``luigi.build(..., detailed_summary=True)``'s ``result``."""
+        from law_core.luigi_internals import run_summary
 
-        luigi offers the categories only through ``luigi.execution_summary``'s private
-        ``_summary_dict`` and ``_root_task``, which its ``retcodes`` module reads too."""
-        from luigi import execution_summary
-
-        worker = result.worker
-        sets = execution_summary._summary_dict(worker)
-        root = execution_summary._root_task(worker)
-        return cls(frozenset(name for name, tasks in sets.items() if tasks),
-                   root in sets["completed"] or root in sets["already_done"])
+        return cls(*run_summary(result.worker))
 
 
 def execute(task: Any, opts: argparse.Namespace) -> int:
