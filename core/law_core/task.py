@@ -6,6 +6,7 @@ import collections
 import contextlib
 import functools
 import math
+import operator
 import os
 import posixpath
 import re
@@ -14,9 +15,10 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import luigi
-from luigi.task import task_id_str
 
 from law_core.config import get_config
+from law_core.luigi_internals import task_id_str
+from law_core.targets.collection import TargetCollection
 from law_core.targets.factory import target
 from law_core.targets.file import FileSystemTarget
 from law_core.targets.local import LocalDirectoryTarget, LocalFileTarget
@@ -49,6 +51,8 @@ _DEFAULTS: dict[type, dict[str, Any]] | None = None
 _WORKFLOWS: dict[Any, Any] | None = None
 #: while a run lasts: the parameters ``req`` takes, per (target class, source class)
 _TAKEN: dict[tuple[type, type], frozenset[str]] | None = None
+#: while a run lasts: the same in the source's order, with a function picking their values
+_NAMES: dict[tuple[type, type], tuple[tuple[str, ...], Any]] | None = None
 
 
 @contextlib.contextmanager
@@ -57,13 +61,13 @@ def fixed_parameter_defaults() -> Iterator[None]:
     change, so ``req`` looks each class's up once instead of once per task: luigi reads
     every unset parameter from its config for every instance, which dominated building the
     tasks of 100000 branches that each require a branch upstream."""
-    global _DEFAULTS, _WORKFLOWS, _TAKEN
-    outer = _DEFAULTS, _WORKFLOWS, _TAKEN
-    _DEFAULTS, _WORKFLOWS, _TAKEN = {}, {}, {}
+    global _DEFAULTS, _WORKFLOWS, _TAKEN, _NAMES
+    outer = _DEFAULTS, _WORKFLOWS, _TAKEN, _NAMES
+    _DEFAULTS, _WORKFLOWS, _TAKEN, _NAMES = {}, {}, {}, {}
     try:
         yield
     finally:
-        _DEFAULTS, _WORKFLOWS, _TAKEN = outer
+        _DEFAULTS, _WORKFLOWS, _TAKEN, _NAMES = outer
 
 
 def _class_defaults(cls: type[luigi.Task]) -> dict[str, Any]:
@@ -103,10 +107,38 @@ def req(cls: type[luigi.Task], source: luigi.Task, **overrides: Any) -> Any:
     (got from other tasks), ``exclude_params_req`` (either class) does both. ``overrides``
     always apply.
     """
-    taken = _taken_params(cls, source)
-    values = {name: value for name, value in source.param_kwargs.items() if name in taken}
+    names, pick = _taken_names(cls, source)
+    kwargs = source.param_kwargs
+    try:
+        values = dict(zip(names, pick(kwargs)))
+    except KeyError:  # an instance without a value of its class's parameter: as it has
+        taken = _taken_params(cls, source)
+        values = {name: value for name, value in kwargs.items() if name in taken}
     values.update(overrides)
     return build_required(cls, values)
+
+
+def _taken_names(cls: type[luigi.Task], source: luigi.Task) -> tuple[tuple[str, ...], Any]:
+    """The names of :func:`_taken_params` in the order of ``source``'s parameters, and a
+    function picking their values (as a tuple) from its ``param_kwargs`` in one call: a
+    workflow's branches each build their upstream branch with ``req``."""
+    key = (cls, type(source))
+    cached = _NAMES.get(key) if _NAMES is not None else None
+    if cached is None:
+        taken = _taken_params(cls, source)
+        names = tuple(name for name, _ in type(source).get_params() if name in taken)
+        if len(names) > 1:
+            pick = operator.itemgetter(*names)
+        elif names:
+            def pick(kwargs: dict[str, Any], name: str = names[0]) -> tuple[Any, ...]:
+                return (kwargs[name],)
+        else:
+            def pick(kwargs: dict[str, Any]) -> tuple[Any, ...]:
+                return ()
+        cached = (names, pick)
+        if _NAMES is not None:
+            _NAMES[key] = cached
+    return cached
 
 
 def build_required(cls: type[luigi.Task], values: dict[str, Any]) -> Any:
@@ -260,6 +292,19 @@ class Task(luigi.Task):
                 queue.extendleft(reversed(children))
 
     @classmethod
+    def get_task_family(cls) -> str:
+        """luigi's (``NAMESPACE.Class``, or ``Class``), kept per class while the namespace and
+        the name stay what they were: a workflow asks it several times for each branch."""
+        state = (cls.task_namespace, getattr(cls, "_namespace_at_class_time", None),
+                 cls.__name__)
+        cached = cls.__dict__.get("_task_family_cache")
+        if cached is not None and all(a is b for a, b in zip(cached[0], state)):
+            return cached[1]
+        family = super().get_task_family()
+        cls._task_family_cache = (state, family)
+        return family
+
+    @classmethod
     def get_params(cls) -> list[tuple[str, luigi.Parameter]]:
         """luigi's, computed once per class: luigi looks through ``dir(cls)`` on every
         call, and calls it for every task it builds (a third of the time of building the
@@ -270,6 +315,16 @@ class Task(luigi.Task):
             cached = super().get_params()
             cls._param_list = cached
         return list(cached)
+
+    def to_str_params(self, only_significant: bool = False, only_public: bool = False
+                      ) -> dict[str, str]:
+        """luigi's: the parameter values as strings (``only_significant``: those that make
+        the task id, ``only_public``: the public ones; private ones never). Which parameters
+        that selects is worked out once per class instead of for every call: a workflow
+        asks it for the task id of each branch it runs."""
+        selected = _str_param_selection(type(self), only_significant, only_public)
+        return {name: selected[name].serialize(value)
+                for name, value in self.param_kwargs.items() if name in selected}
 
     # The task id is computed lazily and cached: luigi sets it in __init__; copies made
     # for workflow branches drop the cached value (law_core.luigi_internals).
@@ -356,6 +411,37 @@ class Task(luigi.Task):
         return target(location, type="d" if dir else "f")
 
 
+def _str_param_selection(cls: type[Task], only_significant: bool, only_public: bool
+                         ) -> dict[str, luigi.Parameter]:
+    """The parameters ``to_str_params`` writes, by name, per class and choice; worked out
+    anew when the class's parameters change (see :meth:`Task.get_params`)."""
+    params = cls.__dict__.get("_param_list")
+    if params is None:
+        params = cls.get_params()
+        if cls.__dict__.get("_param_list") is None:  # a get_params() of its own: uncached
+            return _select_str_params(params, only_significant, only_public)
+        params = cls.__dict__["_param_list"]
+    cached = cls.__dict__.get("_str_param_selections")
+    if cached is None or cached[0] is not params:
+        cached = (params, {})
+        cls._str_param_selections = cached  # type: ignore[attr-defined]
+    selection = cached[1].get((only_significant, only_public))
+    if selection is None:
+        selection = _select_str_params(params, only_significant, only_public)
+        cached[1][(only_significant, only_public)] = selection
+    return selection
+
+
+def _select_str_params(params: list[tuple[str, luigi.Parameter]], only_significant: bool,
+                       only_public: bool) -> dict[str, luigi.Parameter]:
+    private, public = luigi.parameter.ParameterVisibility.PRIVATE, \
+        luigi.parameter.ParameterVisibility.PUBLIC
+    return {name: param for name, param in params
+            if (not only_significant or param.significant)
+            and (not only_public or param.visibility == public)
+            and param.visibility != private}
+
+
 def _unite_exclude_sets(cls: type) -> None:
     """law's rule for the ``exclude_params_*`` sets of a new class: each is the union of
     its own and its direct bases' (which hold their bases' already), less the names in
@@ -419,10 +505,6 @@ def remove_stale_temporaries(task: luigi.Task) -> int:
     """Before ``task`` runs: remove what killed earlier runs left beside its outputs
     (temporary siblings of atomic writes), never a live writer's. Collections are left to
     their branches, which run themselves. A failure here is logged, never the task's."""
-    import logging
-
-    from law_core.targets.collection import TargetCollection
-
     removed = 0
     try:
         for output in luigi.task.flatten(task.output()):
@@ -430,6 +512,8 @@ def remove_stale_temporaries(task: luigi.Task) -> int:
                 # what killed earlier runs left was there before this process listed
                 removed += output.remove_stale_temporaries(reuse_listing=True)
     except Exception as err:  # noqa: BLE001 - cleaning up must never fail the task
+        import logging
+
         logging.getLogger("law_core.task").warning(
             "could not look for stale temporary files of %r: %s", task, err)
     return removed

@@ -163,11 +163,14 @@ class FileSystemTarget(luigi.Target):
         A temporary sibling that cannot be removed is logged and left: the target is
         written under another name anyway.
         """
-        directory, name = self.dirname, self.basename
+        directory = self.dirname
         try:
             entries = _temporaries.names(self.fs, directory, reuse_listing)
         except (FileNotFoundError, NotADirectoryError):
             return 0
+        if not entries:  # the common case, before each branch of a workflow runs
+            return 0
+        name = self.basename
         removed = 0
         now = time.time()
         for entry in sorted(entries):
@@ -220,10 +223,10 @@ class FileSystemTarget(luigi.Target):
     def _make_directory(self, path: str) -> None:
         """Create the directory ``path`` (this target's, or its parent) with its parents,
         every failure a TargetError saying why."""
-        what = self.fs.uri(path) + ("" if path == self.path else f" for {self.uri()}")
         try:
             self.fs.mkdir(path)
         except PermissionError as err:
+            what = self.fs.uri(path) + ("" if path == self.path else f" for {self.uri()}")
             raise TargetError(
                 f"cannot create the directory {what}: permission denied; choose an output "
                 "location you can write to"
@@ -235,6 +238,7 @@ class FileSystemTarget(luigi.Target):
                 reason += f": {err.filename}"
             if isinstance(err, (FileExistsError, NotADirectoryError)):
                 reason += " (a file is in the way of the directory)"
+            what = self.fs.uri(path) + ("" if path == self.path else f" for {self.uri()}")
             raise TargetError(f"cannot create the directory {what}: {reason}") from err
 
     def _stat_or_none(self) -> StatResult | None:
@@ -299,15 +303,22 @@ class FileTarget(FileSystemTarget):
         with writing(self.basename) as name:
             yield posixpath.join(self.dirname, name)
 
-    def _commit(self, tmp_path: str) -> None:
-        """Rename the written temporary sibling ``tmp_path`` to this file."""
+    def _commit(self, tmp_path: str, missing_ok: bool = False) -> bool:
+        """Rename the written temporary sibling ``tmp_path`` to this file; with
+        ``missing_ok``, a ``tmp_path`` never written (a formatter that wrote no file) is
+        nothing to commit: False. Asked only when the rename fails, which saves a system
+        call on each of a workflow's writes."""
         try:
             with self._name_errors():
                 self.fs.rename(tmp_path, self.path)
         except OSError as err:
+            if missing_ok and isinstance(err, FileNotFoundError) and \
+                    not os.path.lexists(tmp_path):
+                return False
             if self._is_dir_quietly():  # a directory appeared while writing
                 raise self._is_a_directory("write") from err
             raise
+        return True
 
     def touch(self) -> None:
         """Create the file empty if it is missing (and its directory); a local file that
@@ -446,9 +457,7 @@ class FileTarget(FileSystemTarget):
                     if err.errno == errno.ENAMETOOLONG and err.filename == tmp_path:
                         raise self._name_too_long(err) from err
                     raise
-                if os.path.lexists(tmp_path):
-                    self._commit(tmp_path)
-                    committed = True
+                committed = self._commit(tmp_path, missing_ok=True)
             finally:
                 if not committed and os.path.lexists(tmp_path):
                     remove_path(tmp_path)
@@ -691,12 +700,21 @@ class _TemporaryListings:
         # per file system and directory: (when, the temporary names, whether it was large)
         self._listings: weakref.WeakKeyDictionary[
             Any, dict[str, tuple[float, set[str], bool]]] = weakref.WeakKeyDictionary()
+        # the file system asked last and its listings (a weak key costs a new weak
+        # reference on every look-up; the branches of a workflow ask for one file system)
+        self._last: tuple[weakref.ref[Any], dict[str, tuple[float, set[str], bool]]] | None \
+            = None
 
     def _of(self, fs: FileSystem) -> dict[str, tuple[float, set[str], bool]] | None:
+        last = self._last
+        if last is not None and last[0]() is fs:
+            return last[1]
         try:
-            return self._listings.setdefault(fs, {})
+            listings = self._listings.setdefault(fs, {})
         except TypeError:  # a file system that cannot be weakly referenced: no reuse
             return None
+        self._last = (weakref.ref(fs), listings)
+        return listings
 
     def names(self, fs: FileSystem, directory: str, reuse_any: bool = False) -> set[str]:
         with self._lock:

@@ -45,7 +45,10 @@ class LocalFileSystem(FileSystem):
         return os.listdir(path)
 
     def mkdir(self, path: str) -> None:
-        # one system call when the directory is there (each output written asks)
+        # one system call and no exception when the directory is there (each output
+        # written asks)
+        if os.path.isdir(path):
+            return
         try:
             os.mkdir(path)
         except FileExistsError:

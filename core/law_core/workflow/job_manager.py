@@ -8,6 +8,7 @@ result against ``--acceptance`` and ``--tolerance``.
 
 from __future__ import annotations
 
+import functools
 import logging
 import traceback
 from abc import ABC, abstractmethod
@@ -44,7 +45,7 @@ class JobManager(ABC):
         wf = self.workflow
         needs, _ = branch_requirements(wf, wf.missing_branches())
         own = wf.workflow_requires()
-        return [own, *as_workflows(needs, wf, covered=flatten(own))]
+        return [own, *as_workflows(needs, wf, covered=flatten(own), memo=_key_memo(wf))]
 
     @abstractmethod
     def run(self, branches: list[int]) -> dict[int, str]:
@@ -63,8 +64,8 @@ def branch_requirements(workflow: Any, branches: list[int]
 
     # what luigi's scheduling asked already (requires() of the workflow) is not asked again
     # when it runs (blocked_branches): the requirements do not change in between
-    known = workflow.__dict__.setdefault("_branch_needs", {}) if getattr(
-        workflow, "cache_branch_map", True) else {}
+    known = workflow.__dict__.setdefault("_branch_needs", _BranchNeeds()) if getattr(
+        workflow, "cache_branch_map", True) else _BranchNeeds()
     needs: dict[int, list[Any]] = {}
     broken: dict[int, str] = {}
     for b in branches:
@@ -88,8 +89,40 @@ def branch_requirements(workflow: Any, branches: list[int]
     return needs, broken
 
 
-def as_workflows(needs: dict[int, list[Any]], requirer: Any, covered: list[Any] = ()
-                 ) -> list[Any]:
+class _BranchNeeds(dict):  # type: ignore[type-arg]
+    """A workflow's branch requirements while it is scheduled and run, by branch:
+    (flattened requirements, None) or (None, the traceback of its ``requires()``); and
+    ``keys``, the workflow key of each upstream branch task among them by ``id()`` (with
+    the task, which keeps the id its own): luigi asks the workflow's ``requires()`` when
+    it schedules it and again before it runs it, and the run asks which are blocked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.keys: _KeyMemo = _KeyMemo()
+
+
+class _KeyMemo(dict):  # type: ignore[type-arg]
+    """Workflow keys of branch tasks by ``id()``: (task, key), one key object per upstream
+    workflow (a key holds all of its parameter values; the workflows of a large analysis
+    are all scheduled before the first runs)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shared: dict[Any, Any] = {}
+
+    def remember(self, task: Any, key: Any) -> Any:
+        key = self.shared.setdefault(key, key)
+        self[id(task)] = (task, key)
+        return key
+
+
+def _key_memo(workflow: Any) -> _KeyMemo | None:
+    known = workflow.__dict__.get("_branch_needs")
+    return known.keys if isinstance(known, _BranchNeeds) else None
+
+
+def as_workflows(needs: dict[int, list[Any]], requirer: Any, covered: list[Any] = (),
+                 memo: _KeyMemo | None = None) -> list[Any]:
     """The branch requirements ``needs`` (of the branches of ``requirer``), with branch
     tasks of workflows replaced by their workflows, each restricted (``--branches``) to the
     branches required, or whole when all of its branches are: luigi then schedules one task
@@ -98,8 +131,9 @@ def as_workflows(needs: dict[int, list[Any]], requirer: Any, covered: list[Any] 
     as they are. An upstream workflow ``covered`` already (whole, by
     ``workflow_requires()``) and not complete is not required again restricted: it runs
     every missing branch, and two tasks of one workflow could run them twice at once. A
-    branch beyond the upstream workflow's map is a TaskError naming both."""
-    groups, others = _by_upstream_workflow(needs)
+    branch beyond the upstream workflow's map is a TaskError naming both. ``memo``: see
+    :func:`_by_upstream_workflow`."""
+    groups, others = _by_upstream_workflow(needs, memo=memo)
     workflows = []
     for first, wanted in groups.values():
         whole = first.req_workflow()
@@ -126,8 +160,10 @@ def blocked_branches(workflow: Any, branches: list[int]) -> dict[int, str]:
     need it cannot run, and the others can. Upstream workflows are checked through their
     output collections (one listing per directory), not branch by branch."""
     needs, broken = branch_requirements(workflow, branches)
+    memo = _key_memo(workflow)
     workflow.__dict__.pop("_branch_needs", None)  # asked for the last time: let them go
-    upstream, _ = _by_upstream_workflow(needs)
+    keys: dict[int, Any] = {}
+    upstream, _ = _by_upstream_workflow(needs, keys, memo)
     missing_upstream = {
         key: set(first.req_workflow(branches=compress_ranges(sorted(numbers))).missing_branches())
         for key, (first, numbers) in upstream.items()}
@@ -135,8 +171,8 @@ def blocked_branches(workflow: Any, branches: list[int]) -> dict[int, str]:
                for b, text in broken.items()}
     for b, tasks in needs.items():
         absent = [task for task in tasks if (
-            task.branch in missing_upstream[_workflow_key(task)]
-            if _is_upstream_branch(task) else not task.complete())]
+            task.branch in missing_upstream[keys[id(task)]]
+            if id(task) in keys else not task.complete())]
         if absent:
             names = ", ".join(_describe(task) for task in absent[:3])
             blocked[b] = f"blocked: its requirement {names} is not complete" if len(absent) \
@@ -146,22 +182,41 @@ def blocked_branches(workflow: Any, branches: list[int]) -> dict[int, str]:
 
 def _is_upstream_branch(task: Any) -> bool:
     """Whether ``task`` is one branch of a workflow (not a workflow, not a plain task)."""
+    return isinstance(task, _workflow_class()) and task.branch != -1
+
+
+@functools.lru_cache(maxsize=1)
+def _workflow_class() -> type:
+    """The Workflow class (imported when first asked: its module imports this one)."""
     from law_core.workflow.base import Workflow
 
-    return isinstance(task, Workflow) and task.branch != -1
+    return Workflow
 
 
-def _by_upstream_workflow(needs: dict[int, list[Any]]
+def _by_upstream_workflow(needs: dict[int, list[Any]], keys: dict[int, Any] | None = None,
+                          memo: _KeyMemo | None = None
                           ) -> tuple[dict[Any, tuple[Any, dict[int, int]]], list[Any]]:
     """The requirements ``needs`` (by requiring branch) that are branches of workflows,
     grouped by workflow: its first branch task met and, per branch required, the first
-    branch requiring it; and the other requirements."""
+    branch requiring it; and the other requirements. ``keys``, when given, gets the
+    workflow key of each branch task by its ``id()`` (for callers that look them up
+    again: a key costs a set of all parameter values). ``memo`` keeps the keys of the
+    tasks seen (with the tasks) for the next call on the same requirements."""
     groups: dict[Any, tuple[Any, dict[int, int]]] = {}
     others: list[Any] = []
     for b, tasks in needs.items():
         for task in tasks:
             if _is_upstream_branch(task):
-                groups.setdefault(_workflow_key(task), (task, {}))[1].setdefault(task.branch, b)
+                known = memo.get(id(task)) if memo is not None else None
+                if known is not None and known[0] is task:
+                    key = known[1]
+                else:
+                    key = _workflow_key(task)
+                    if memo is not None:
+                        key = memo.remember(task, key)
+                if keys is not None:
+                    keys[id(task)] = key
+                groups.setdefault(key, (task, {}))[1].setdefault(task.branch, b)
             else:
                 others.append(task)
     return groups, others

@@ -10,6 +10,7 @@ fails if more branches failed than ``--tolerance`` allows.
 
 from __future__ import annotations
 
+import functools
 import logging
 import multiprocessing
 import os
@@ -21,6 +22,7 @@ from typing import Any
 from law_core.errors import WorkflowError
 from law_core.events import TaskEvent, emit_task_event, task_events_wanted
 from law_core.progress import Progress
+from law_core.task import remove_stale_temporaries
 from law_core.workflow.job_manager import JobManager
 
 logger = logging.getLogger("law_core.workflow.local")
@@ -38,13 +40,13 @@ BRANCH_REPORT_ENV = "LAW_CORE_BRANCH_REPORT"
 CALLBACKS = ("set_status_message", "set_progress_percentage", "set_tracking_url")
 
 
-def run_branch(task: Any, workflow: Any = None) -> str | None:
+def run_branch(task: Any, workflow: Any = None, events: bool | None = None) -> str | None:
     """Run one branch task in this process; return None, or the traceback of its failure.
     The branch can call luigi's task callbacks: they reach ``workflow``'s (given by luigi
-    while it runs the workflow), else the log."""
-    from law_core.task import remove_stale_temporaries
-
-    events = task_events_wanted()
+    while it runs the workflow), else the log. ``events``: whether plugins listen to task
+    events (asked here when None; a caller running many branches asks once)."""
+    if events is None:
+        events = task_events_wanted()
     if events:
         emit_task_event(TaskEvent("start", task.task_id, task.get_task_family(), task=task))
     for name in CALLBACKS:
@@ -87,19 +89,24 @@ def _memoize_output(task: Any) -> bool:
     return True
 
 
+#: per callback: what it sets, in words, and the level it is logged at (status messages
+#: are worth a line; progress of many branches would flood the log)
+_CALLBACK_LOGGING = {name: (name[len("set_"):].replace("_", " "),
+                            logging.INFO if name == "set_status_message" else logging.DEBUG)
+                     for name in CALLBACKS}
+
+
 def _callback(task: Any, name: str, forward: Any) -> Any:
-    what = name[len("set_"):].replace("_", " ")
+    """The callback ``name`` of a branch task (one partial: made for every branch run)."""
+    return functools.partial(_call_back, task, name, forward)
 
-    # status messages are worth a line; progress of many branches would flood the log
-    level = logging.INFO if name == "set_status_message" else logging.DEBUG
 
-    def callback(value: Any) -> None:
-        logger.log(level, "%s of branch %d of %s: %s", what, task.branch, type(task).__name__,
-                   value)
-        if forward is not None and name == "set_status_message":
-            forward(f"branch {task.branch}: {value}")
-
-    return callback
+def _call_back(task: Any, name: str, forward: Any, value: Any) -> None:
+    what, level = _CALLBACK_LOGGING[name]
+    logger.log(level, "%s of branch %d of %s: %s", what, task.branch, type(task).__name__,
+               value)
+    if forward is not None and name == "set_status_message":
+        forward(f"branch {task.branch}: {value}")
 
 
 def report_branch_failure(workflow: str, branch: int, error: str) -> None:
@@ -191,8 +198,9 @@ class LocalJobManager(JobManager):
 
         workers = min(self.workers(), len(branches))
         if workers == 1:
+            events = task_events_wanted()
             for b in branches:
-                record(b, run_branch(self.workflow.req_branch(b), self.workflow))
+                record(b, run_branch(self.workflow.req_branch(b), self.workflow, events))
         else:
             self._run_pool(branches, workers, record)
         progress.close()

@@ -85,25 +85,31 @@ class Database:
     # writing
 
     def insert(self, records: Iterable[dict[str, Any]]) -> None:
-        """Write ``records`` in one transaction (with their environments)."""
+        """Write ``records`` in one transaction (with their environments). The records get
+        the ids SQLite would give them one by one (the largest so far plus one; no other
+        writer can come between, the transaction holds the write lock), so that each table
+        is written by one statement."""
         con = self.con
         con.execute("BEGIN IMMEDIATE")
         try:
+            envs: list[tuple[Any, ...]] = []
+            rows: list[tuple[Any, ...]] = []
             files: list[tuple[Any, ...]] = []
-            for record in records:
+            first = con.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM records").fetchone()[0]
+            for rid, record in enumerate(records, first):
                 env = record.get("environment_facts")
                 if env is not None:
-                    con.execute("INSERT OR IGNORE INTO environments (id, data) VALUES (?, ?)",
-                                (record["environment"], json.dumps(env)))
+                    envs.append((record["environment"], json.dumps(env)))
                 data = {k: v for k, v in record.items() if k not in _SPLIT}
-                rid = con.execute(
-                    "INSERT INTO records (task_id, family, start, end, data) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (record["task_id"], record["family"], record.get("start"), record["end"],
-                     json.dumps(data))).lastrowid
+                rows.append((rid, record["task_id"], record["family"], record.get("start"),
+                             record["end"], json.dumps(data)))
                 for role, key in (("in", "inputs"), ("out", "outputs")):
                     files += [(rid, role, f["uri"], f.get("size"), f.get("mtime"),
                                f.get("checksum")) for f in record.get(key, ())]
+            con.executemany("INSERT OR IGNORE INTO environments (id, data) VALUES (?, ?)",
+                            envs)
+            con.executemany("INSERT INTO records (id, task_id, family, start, end, data) "
+                            "VALUES (?, ?, ?, ?, ?, ?)", rows)
             con.executemany("INSERT INTO files (record, role, uri, size, mtime, checksum) "
                             "VALUES (?, ?, ?, ?, ?, ?)", files)
             con.execute("COMMIT")

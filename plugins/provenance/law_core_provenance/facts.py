@@ -58,13 +58,17 @@ def environment() -> tuple[str, dict[str, Any]]:
 
     packages = set()
     for dist in metadata.distributions():
-        name = dist.metadata["Name"] if dist.metadata else None
+        name, version = _name_and_version(dist)
         if name:
-            packages.add(f"{name}=={dist.version}")
+            packages.add(f"{name}=={version}")
     plugins = {}
     for ep in metadata.entry_points(group="law_core.plugins"):
         dist = getattr(ep, "dist", None)
-        plugins[ep.name] = f"{dist.name}=={dist.version}" if dist is not None else "unknown"
+        if dist is None:
+            plugins[ep.name] = "unknown"
+        else:
+            name, version = _name_and_version(dist)
+            plugins[ep.name] = f"{name}=={version}"
     try:
         law_core = metadata.version("law-core")
     except metadata.PackageNotFoundError:
@@ -80,6 +84,29 @@ def environment() -> tuple[str, dict[str, Any]]:
     }
     digest = hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()[:16]
     return digest, facts
+
+
+def _name_and_version(dist: Any) -> tuple[str | None, str | None]:
+    """A distribution's ``Name`` and ``Version``, read from the head of its metadata file:
+    ``dist.metadata`` parses the whole file as an e-mail message, twice with
+    ``dist.version``, which took a quarter of a second for a venv's 160 distributions
+    in every process that records."""
+    try:
+        text = dist.read_text("METADATA") or dist.read_text("PKG-INFO")
+    except Exception:  # noqa: BLE001 - then the careful way
+        text = None
+    if text:
+        found: dict[str, str] = {}
+        for line in text.splitlines():
+            if not line.strip():
+                break  # the end of the headers
+            key, sep, value = line.partition(":")
+            if sep and key in ("Name", "Version") and key not in found:
+                found[key] = value.strip()
+                if len(found) == 2:
+                    return found["Name"], found["Version"]
+    meta = dist.metadata
+    return (meta["Name"] if meta else None), dist.version
 
 
 # the analysis code

@@ -19,8 +19,13 @@ import os
 import stat
 import sys
 import time
+from itertools import compress, repeat
+from operator import is_not
 from typing import Any
 
+import luigi
+
+from law_core.plugin import leaf_targets, task_arguments
 from law_core_provenance import facts
 from law_core_provenance.settings import ProvenanceSettings
 
@@ -160,8 +165,6 @@ def sidecar_content(record: dict[str, Any]) -> dict[str, Any]:
 def build_record(task: Any, start: float | None, end: float,
                  checksum_limit: int) -> tuple[dict[str, Any], list[Any]]:
     """The record of a task that just succeeded, and its output targets."""
-    from law_core.plugin import leaf_targets
-
     cls = type(task)
     args = _arguments(task)
     if args is not None:
@@ -192,18 +195,32 @@ def build_record(task: Any, start: float | None, end: float,
 
 def _inputs(task: Any) -> list[Any]:
     """The input targets of ``task``; none when ``requires()`` returns None (luigi's
-    ``input()`` raises for it, though luigi runs such a task)."""
-    from law_core.plugin import leaf_targets
-
-    if task.requires() is None:
+    ``input()`` raises for it, though luigi runs such a task). ``requires()`` is asked
+    once: where ``input()`` is luigi's (the outputs of ``requires()``), they are taken
+    from the answer at hand (a branch's requirement is built anew on every call)."""
+    required = task.requires()
+    if required is None:
         return []
+    if _standard_input(type(task)):
+        return leaf_targets(luigi.task.getpaths(required))
     return leaf_targets(task.input())
 
 
-#: per task class: the parameters task_arguments() wrote for its first instance, and those
-#: it left out although they had a value (workflow-only and job-manager parameters)
-#: (None: the direct way does not give the same text for this class, e.g. task values)
-_ARGUMENT_NAMES: dict[type, tuple[tuple[tuple[str, Any], ...], frozenset[str]] | None] = {}
+@functools.lru_cache(maxsize=256)
+def _standard_input(cls: type) -> bool:
+    """Whether ``cls.input()`` is luigi's, or the workflow's, which is luigi's for a branch
+    (workflows themselves are not recorded)."""
+    from law_core.plugin import Workflow
+
+    return getattr(cls, "input", None) in (luigi.Task.input, Workflow.input)
+
+
+#: per task class: the parameters task_arguments() wrote for its first instance, those it
+#: left out although they had a value (workflow-only and job-manager parameters), and the
+#: names of all with a value (None: the direct way does not give the same text for this
+#: class, e.g. task values)
+_ARGUMENT_NAMES: dict[type, tuple[tuple[tuple[str, Any], ...], frozenset[str],
+                                  frozenset[str]] | None] = {}
 
 
 def _arguments(task: Any) -> list[str] | None:
@@ -212,16 +229,12 @@ def _arguments(task: Any) -> list[str] | None:
     once per class, and again only for an instance it might answer differently for (a
     parameter without value where the first had one, or the reverse); the others' values
     are serialized directly, which is a tenth of its cost."""
-    from law_core.plugin import task_arguments
-
     cls = type(task)
     values = task.param_kwargs
     known = _ARGUMENT_NAMES.get(cls, False)
     if known:
-        included, left_out = known
-        if all(values.get(name) is not None for name, _ in included) and all(
-                values.get(name) is not None for name in left_out) and len(values) == len(
-                included) + len(left_out) + _none_count(values):
+        included, left_out, with_value = known
+        if _names_with_value(values) == with_value:
             try:
                 return [f"--{name.replace('_', '-')}={param.serialize(values[name])}"
                         for name, param in included]
@@ -249,11 +262,16 @@ def _learn(task: Any, args: list[str]) -> Any:
         direct = [f"--{n.replace('_', '-')}={p.serialize(values[n])}" for n, p in included]
     except Exception:  # noqa: BLE001
         return None
-    return (included, left_out) if direct == args else None
+    with_value = _names_with_value(values)
+    if direct != args or with_value != names | left_out:
+        return None  # not the same text, or a parameter without a value was written
+    return included, left_out, with_value
 
 
-def _none_count(values: dict[str, Any]) -> int:
-    return sum(value is None for value in values.values())
+def _names_with_value(values: dict[str, Any]) -> frozenset[str]:
+    """The parameters whose value is not None: an instance with the same set as the first
+    of its class is written the same way."""
+    return frozenset(compress(values, map(is_not, values.values(), repeat(None))))
 
 
 @functools.lru_cache(maxsize=256)

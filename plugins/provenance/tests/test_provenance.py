@@ -350,3 +350,18 @@ def test_a_task_whose_requires_returns_none_is_recorded_without_inputs(tmp_path:
     record, outputs = build_record(task, None, 1.0, checksum_limit=0)
     assert record["inputs"] == []
     assert [t.path for t in outputs] == [str(tmp_path / "alone.txt")]
+
+
+def test_the_software_recorded_is_every_installed_distribution_with_its_version() -> None:
+    """The record's software is what importlib.metadata says is installed (read from the
+    head of each metadata file, not parsed whole), and each plugin names its distribution."""
+    from importlib import metadata
+
+    from law_core_provenance import facts
+
+    _, found = facts.environment()
+    installed = sorted({f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions()
+                        if d.metadata and d.metadata["Name"]}, key=str.lower)
+    assert found["packages"] == installed
+    assert found["plugins"]["provenance"] == (
+        f"law-core-provenance=={metadata.version('law-core-provenance')}")

@@ -39,6 +39,10 @@ HEADER_ENV = ("PYTHONPATH", "LAW_CORE_CONFIG", "VIRTUAL_ENV")
 FLUSH_SIZE = 500
 FLUSH_SECONDS = 1.0
 
+#: one encoder for every line (``json.dumps`` with ``default`` builds one per call, and a
+#: workflow records two lines per branch)
+_encode = json.JSONEncoder(default=str).encode
+
 
 class Recorder:
     """Buffers the events of this process and appends them to the run's file."""
@@ -99,7 +103,7 @@ class Recorder:
     def add(self, record: dict[str, Any], urgent: bool = False) -> None:
         if not self._start():
             return
-        line = json.dumps(record, default=str)
+        line = _encode(record)
         with self.lock:
             self.buffer.append(line)
             due = urgent or len(self.buffer) >= FLUSH_SIZE or \
