@@ -211,7 +211,8 @@ def test_check_accepts_free_sections_and_the_users_own(tmp_path, monkeypatch, ca
         "[sandbox]\nMyTask = venv::/v\nmounts = /a\n\n[fs.box]\nbase = /b\nwhatever = 1\n\n"
         "[slurm]\npartition = short\npython = /usr/bin/python3\nmax_array_size = 10\n\n"
         "[htcondor]\nuniverse = vanilla\n\n[job]\npython = python3\nforward_env = A,B\n\n"
-        "[my_analysis]\nlumi = 41.5\n\n[CreateChars]\npoll_interval = 30s\n")
+        "[my_analysis]\nlumi = 41.5\n\n[CreateChars]\npoll_interval = 30s\n\n"
+        "[logging]\nluigi-interface = INFO\n")
     with caplog.at_level(logging.WARNING, logger="law_core.config"):
         get_config().check()
     assert not caplog.records
@@ -225,6 +226,17 @@ def test_check_warns_about_a_misspelt_section(tmp_path, monkeypatch, caplog):
         get_config().check()
     assert [r.getMessage() for r in caplog.records] == [
         f"{cfg}, line 4: unknown section [local_worklfow]; did you mean [local_workflow]? "
+        "(law-core ignores it)"]
+
+
+def test_check_knows_the_logging_section(tmp_path, monkeypatch, caplog):
+    monkeypatch.chdir(tmp_path)
+    cfg = tmp_path / "law.cfg"
+    cfg.write_text("[loging]\nluigi-interface = INFO\n")
+    with caplog.at_level(logging.WARNING, logger="law_core.config"):
+        get_config().check()
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{cfg}, line 1: unknown section [loging]; did you mean [logging]? "
         "(law-core ignores it)"]
 
 

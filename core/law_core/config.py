@@ -45,8 +45,8 @@ CORE_OPTIONS: dict[str, dict[str, str]] = {
             "bundle_cache": "path", "bundle_store": "text"},
 }
 #: sections the core reads whose option names are the user's (modules, task families,
-#: sandbox settings per family): their options are not checked
-FREE_SECTIONS = ("modules", "workflow", "sandbox")
+#: sandbox settings per family, logger names): their options are not checked
+FREE_SECTIONS = ("modules", "workflow", "sandbox", "logging")
 #: options the core reads from the section of every remote job manager (``[slurm]``), on top
 #: of those the manager's plugin declares defaults for
 REMOTE_MANAGER_OPTIONS = ("python", "submit_rate")
