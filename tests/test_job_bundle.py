@@ -17,8 +17,8 @@ import pytest
 
 from law_core.config import get_config, reset_config
 from law_core.errors import ConfigError
-from law_core.plugin import JOB_FILES, JobSubmission, RemoteJobManager
-from law_core.testing.job_manager import write_tasks
+from law_core.plugin import JOB_FILES, JobSubmission
+from law_core.testing.job_manager import JobFilesOnly, write_tasks
 from law_core.workflow import bundle
 
 TASKS = """
@@ -50,23 +50,13 @@ TASKS = """
 """
 
 
-class NoSharedFS(RemoteJobManager):
+class NoSharedFS(JobFilesOnly):
     """Writes the job files of workers without a shared file system; the test plays the
     batch system that copies them around."""
 
     name = "nosharedfs"
 
-    def shared_file_system(self) -> bool:
-        return False
-
-    def submit(self, jobs: list[JobSubmission]) -> list[str]:
-        raise NotImplementedError
-
-    def query(self, job_ids: list[str]) -> dict:
-        raise NotImplementedError
-
-    def cancel(self, job_ids: list[str]) -> None:
-        raise NotImplementedError
+    shared_fs = False
 
 
 @pytest.fixture
@@ -281,9 +271,7 @@ def test_shared_fs_switch(ana: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
     class Plain(NoSharedFS):
         name = "plain"
-
-        def shared_file_system(self) -> bool:
-            return RemoteJobManager.shared_file_system(self)
+        shared_fs = None  # as [job] shared_fs says
 
     manager = Plain(workflow())
     assert manager.shared_file_system()

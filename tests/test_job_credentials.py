@@ -22,9 +22,9 @@ import pytest
 
 from law_core.config import get_config, reset_config
 from law_core.errors import JobSubmissionError
-from law_core.plugin import JobSubmission, RemoteJobManager
+from law_core.plugin import JobSubmission
 from law_core.targets.file_interface import Credential
-from law_core.testing.job_manager import write_tasks
+from law_core.testing.job_manager import JobFilesOnly, write_tasks
 from law_core.workflow import credentials as creds
 
 TASKS = """
@@ -58,23 +58,13 @@ TASKS = """
 PEM = "-----BEGIN CERTIFICATE-----\nTHIS-IS-THE-SECRET-PROXY-TEXT\n-----END CERTIFICATE-----\n"
 
 
-class NoSharedFS(RemoteJobManager):
+class NoSharedFS(JobFilesOnly):
     """Writes the job files of workers without a shared file system; the test plays the
     batch system that copies them around."""
 
     name = "nosharedfs"
 
-    def shared_file_system(self) -> bool:
-        return False
-
-    def submit(self, jobs: list[JobSubmission]) -> list[str]:
-        raise NotImplementedError
-
-    def query(self, job_ids: list[str]) -> dict:
-        raise NotImplementedError
-
-    def cancel(self, job_ids: list[str]) -> None:
-        raise NotImplementedError
+    shared_fs = False
 
 
 @pytest.fixture

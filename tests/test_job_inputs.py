@@ -21,8 +21,8 @@ import pytest
 
 from law_core.config import reset_config
 from law_core.errors import WorkflowError
-from law_core.plugin import JOB_FILES, JobSubmission, RemoteJobManager
-from law_core.testing.job_manager import write_tasks
+from law_core.plugin import JOB_FILES
+from law_core.testing.job_manager import JobFilesOnly, write_tasks
 
 TASKS = """
     import os
@@ -56,19 +56,10 @@ TASKS = """
 """
 
 
-class InputsOnly(RemoteJobManager):
+class InputsOnly(JobFilesOnly):
     """Writes the job files; the test plays the batch system that runs the wrapper."""
 
     name = "inputsonly"
-
-    def submit(self, jobs: list[JobSubmission]) -> list[str]:
-        raise NotImplementedError
-
-    def query(self, job_ids: list[str]) -> dict:
-        raise NotImplementedError
-
-    def cancel(self, job_ids: list[str]) -> None:
-        raise NotImplementedError
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from law_core.config import reset_config
-from law_core.plugin import JOB_FILES, JobSubmission, JobTransfer, RemoteJobManager
-from law_core.testing.job_manager import write_tasks
+from law_core.plugin import JOB_FILES, JobSubmission, JobTransfer
+from law_core.testing.job_manager import JobFilesOnly, write_tasks
 
 TASKS = """
     import os
@@ -39,19 +39,10 @@ TASKS = """
 AWKWARD = "job dir 'single' \"double\" $HOME 100%"
 
 
-class ScratchOnly(RemoteJobManager):
+class ScratchOnly(JobFilesOnly):
     """Writes the job files; the test plays the batch system that copies them around."""
 
     name = "scratchonly"
-
-    def submit(self, jobs: list[JobSubmission]) -> list[str]:
-        raise NotImplementedError
-
-    def query(self, job_ids: list[str]) -> dict:
-        raise NotImplementedError
-
-    def cancel(self, job_ids: list[str]) -> None:
-        raise NotImplementedError
 
 
 def job(job_dir: str, num: int = 3, attempt: int = 2, command: tuple[str, ...] | None = None

@@ -39,6 +39,7 @@ _LAZY = {
     "CountingFileSystem": "law_core.testing.file_system",
     "FileSystemSuite": "law_core.testing.file_system",
     "FormatterSuite": "law_core.testing.formatter",
+    "JobFilesOnly": "law_core.testing.job_manager",
     "JobManagerSuite": "law_core.testing.job_manager",
     "NotifierSuite": "law_core.testing.notifier",
     "RemoteFileSystemSuite": "law_core.testing.remote",

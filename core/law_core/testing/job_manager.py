@@ -47,6 +47,8 @@ from typing import Any, ClassVar
 
 import pytest
 
+from law_core.workflow.remote import RemoteJobManager
+
 SUITE_TASKS = '''
 import os
 import time
@@ -742,3 +744,26 @@ def write_tasks(directory: Path, name: str, code: str) -> Path:
     path = directory / f"{name}.py"
     path.write_text(textwrap.dedent(code))
     return path
+
+
+
+class JobFilesOnly(RemoteJobManager):
+    """A job manager that writes the job files and submits nothing, for tests that play the
+    batch system themselves (run the job wrapper, copy the files around).
+    :attr:`shared_fs` says whether its workers share this host's file system (None: as
+    ``[job] shared_fs`` says)."""
+
+    name = "jobfilesonly"
+    shared_fs: ClassVar[bool | None] = None
+
+    def shared_file_system(self) -> bool:
+        return super().shared_file_system() if self.shared_fs is None else self.shared_fs
+
+    def submit(self, jobs: list[Any]) -> list[str]:
+        raise NotImplementedError("the test runs the jobs itself")
+
+    def query(self, job_ids: list[str]) -> dict[str, Any]:
+        raise NotImplementedError("the test runs the jobs itself")
+
+    def cancel(self, job_ids: list[str]) -> None:
+        raise NotImplementedError("the test runs the jobs itself")
