@@ -130,6 +130,10 @@ def _run(argv: list[str]) -> bool | int | None:
     from law.cli import main
 
     argv = with_notebook_task(argv)
+    if argv and argv[0] == "run" and "--no-lock" not in argv:
+        # in-process runs without luigi's process lock, as law's: the kernel's second run
+        # would find the first one's pid (its own) running the same command
+        argv = [*argv, "--no-lock"]
     try:
         code = main(argv)
     except SystemExit as exit_:
