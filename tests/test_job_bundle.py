@@ -172,16 +172,7 @@ def _prepare(monkeypatch: pytest.MonkeyPatch, python: str) -> dict[str, Any]:
     monkeypatch.setenv("LAW_CORE__JOB__PYTHON", python)
     reset_config()
     manager = NoSharedFS(workflow())
-    job_dir = manager.job_directory()
-    submission = manager._load_submission(job_dir, ignore=False)
-    manager._write_job_files(job_dir)
-    manager._plan_jobs(submission, [0, 1])
-    manager._write_expected_outputs(job_dir, submission)
-    for planned in submission.jobs.values():
-        planned.attempt = 1
-    submission.save()
-    jobs = [manager._submission_spec(planned, submission, job_dir)
-            for planned in submission.jobs.values()]
+    job_dir, submission, jobs = manager.prepare_jobs([0, 1])
     return {"manager": manager, "job_dir": job_dir, "jobs": jobs, "submission": submission}
 
 

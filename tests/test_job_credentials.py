@@ -102,16 +102,8 @@ def _manager() -> NoSharedFS:
 
 
 def _prepare(manager: NoSharedFS) -> list[JobSubmission]:
-    job_dir = manager.job_directory()
-    submission = manager._load_submission(job_dir, ignore=False)
-    manager._write_job_files(job_dir, [0])
-    manager._plan_jobs(submission, [0])
-    manager._write_expected_outputs(job_dir, submission)
-    for planned in submission.jobs.values():
-        planned.attempt = 1
-    submission.save()
-    return [manager._submission_spec(planned, submission, job_dir)
-            for planned in submission.jobs.values()]
+    _, _, jobs = manager.prepare_jobs([0], job_file_branches=[0])
+    return jobs
 
 
 def _run(tmp_path: Path, manager: NoSharedFS, job: JobSubmission) -> tuple[int, Path, Any]:

@@ -97,16 +97,7 @@ def ana(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 def _prepare(module: Any) -> dict[str, Any]:
     """The job files of the workflow's two jobs, written as a submission writes them."""
     manager = InputsOnly(module.Fed())
-    job_dir = manager.job_directory()
-    submission = manager._load_submission(job_dir, ignore=False)
-    manager._write_job_files(job_dir)
-    manager._plan_jobs(submission, [0, 1])
-    manager._write_expected_outputs(job_dir, submission)
-    for planned in submission.jobs.values():
-        planned.attempt = 1
-    submission.save()
-    jobs = [manager._submission_spec(planned, submission, job_dir)
-            for planned in submission.jobs.values()]
+    job_dir, submission, jobs = manager.prepare_jobs([0, 1])
     return {"manager": manager, "job_dir": job_dir, "jobs": jobs, "submission": submission}
 
 

@@ -759,6 +759,23 @@ class JobFilesOnly(RemoteJobManager):
     def shared_file_system(self) -> bool:
         return super().shared_file_system() if self.shared_fs is None else self.shared_fs
 
+    def prepare_jobs(self, branches: list[int], job_file_branches: list[int] | None = None
+                     ) -> tuple[Path, Any, list[Any]]:
+        """Write the job files (for ``job_file_branches``, default the selected branches)
+        and plan one first attempt per job of ``branches``, as a submission does; returns
+        the job directory, the saved submission and the jobs' specs to run."""
+        job_dir = self.job_directory()
+        submission = self._load_submission(job_dir, ignore=False)
+        self._write_job_files(job_dir, job_file_branches)
+        self._plan_jobs(submission, branches)
+        self._write_expected_outputs(job_dir, submission)
+        for planned in submission.jobs.values():
+            planned.attempt = 1
+        submission.save()
+        jobs = [self._submission_spec(planned, submission, job_dir)
+                for planned in submission.jobs.values()]
+        return job_dir, submission, jobs
+
     def submit(self, jobs: list[Any]) -> list[str]:
         raise NotImplementedError("the test runs the jobs itself")
 
