@@ -2,7 +2,8 @@
 
 Branches run directly, not as luigi tasks: scheduling 100000 luigi tasks costs more than
 running trivial branches. ``[local_workflow] workers`` (``law-core run --workers N``)
-sets the number of processes; 1 runs in this process, more run in processes of a fork
+sets the number of processes; 1 runs in this process, more run in forks of it when no
+native library (a storage client) runs threads in it, else in processes of a fork
 server, each rebuilding the workflow from its parameters. A failing branch is reported with
 its traceback and the others go on, so one run shows every failure; the workflow then
 fails if more branches failed than ``--tolerance`` allows.
@@ -14,6 +15,7 @@ import functools
 import logging
 import multiprocessing
 import os
+import threading
 import traceback
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
@@ -27,7 +29,8 @@ from law_core.workflow.job_manager import JobManager
 
 logger = logging.getLogger("law_core.workflow.local")
 
-# the workflow whose branches a pool process runs (rebuilt there by _start_pool_worker)
+# the workflow whose branches a pool process runs (inherited by a fork, rebuilt by
+# _start_pool_worker in a fork server's process)
 _POOL_WORKFLOW: Any = None
 
 #: when set, a JSON file where the local manager records, per workflow family, which
@@ -145,6 +148,27 @@ def _run_in_pool(branch: int) -> tuple[int, str | None]:
     return branch, run_branch(_POOL_WORKFLOW.req_branch(branch))
 
 
+def _may_fork() -> bool:
+    """Whether forking this process is safe enough: every thread but this one is a Python
+    thread (luigi's, a plugin's timer), whose locks CPython and law-core's plugins renew
+    in a fork. A thread of a native library (a storage client's, which may hold a lock the
+    fork would wait on forever) rules it out, as does a platform without /proc."""
+    try:
+        threads = {int(name) for name in os.listdir("/proc/self/task")}
+    except OSError:
+        return False
+    # a native thread that called into Python shows as a "dummy" thread: still native
+    dummy = getattr(threading, "_DummyThread", ())
+    python = {t.native_id for t in threading.enumerate() if not isinstance(t, dummy)}
+    return threads <= python
+
+
+def _start_forked_pool_worker(parent: int) -> None:
+    from law_core.process import die_with_parent
+
+    die_with_parent(parent)
+
+
 def _start_pool_worker(task: str, params: list[str], path: list[str], cwd: str,
                        environ: dict[str, str],
                        overrides: dict[tuple[str, str], tuple[str, str]]) -> None:
@@ -210,9 +234,12 @@ class LocalJobManager(JobManager):
         return failures
 
     def _run_pool(self, branches: list[int], workers: int, record: Any) -> None:
-        """Branches in processes started by a fork server: a clean process, not a fork of
-        this one, whose threads (a storage client's, luigi's) could hold locks that a
-        forked child would wait on forever. Each process rebuilds the workflow once."""
+        """Branches in forks of this process when no native library runs threads in it:
+        they start in milliseconds. Else in processes
+        started by a fork server: a clean process, not a fork of this one, whose threads (a
+        storage client's, luigi's) could hold locks that a forked child would wait on
+        forever; each rebuilds the workflow once, which costs about half a second."""
+        global _POOL_WORKFLOW
         import sys
 
         from law_core.arguments import task_arguments
@@ -224,10 +251,16 @@ class LocalJobManager(JobManager):
             raise WorkflowError(f"{type(wf).__name__} is defined in __main__, which worker "
                                 "processes cannot import; move it into a module or run with "
                                 "one worker")
-        init_args = (f"{module}.{type(wf).__name__}", task_arguments(wf), list(sys.path),
-                     os.getcwd(), dict(os.environ), get_config().overrides())
-        context = multiprocessing.get_context("forkserver")
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_pool_worker,
+        if _may_fork():
+            _POOL_WORKFLOW = wf  # inherited by the forks, which need not rebuild it
+            context = multiprocessing.get_context("fork")
+            initializer, init_args = _start_forked_pool_worker, (os.getpid(),)
+        else:
+            context = multiprocessing.get_context("forkserver")
+            initializer, init_args = _start_pool_worker, (
+                f"{module}.{type(wf).__name__}", task_arguments(wf), list(sys.path),
+                os.getcwd(), dict(os.environ), get_config().overrides())
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=initializer,
                                  initargs=init_args) as pool:
             todo = iter(branches)
             running = {pool.submit(_run_in_pool, b) for _, b in zip(range(2 * workers), todo)}
@@ -237,3 +270,4 @@ class LocalJobManager(JobManager):
                     record(*future.result())
                 running |= {pool.submit(_run_in_pool, b)
                             for _, b in zip(range(len(done)), todo)}
+        _POOL_WORKFLOW = None
