@@ -365,3 +365,32 @@ def test_the_software_recorded_is_every_installed_distribution_with_its_version(
     assert found["packages"] == installed
     assert found["plugins"]["provenance"] == (
         f"law-core-provenance=={metadata.version('law-core-provenance')}")
+
+
+FORK_PROBE = """
+import json, os
+from law_core.registry import get_registry
+from law_core_provenance import facts
+
+get_registry()  # the plugins are loaded, as in a run
+pid = os.fork()
+if pid == 0:
+    already = facts.environment.cache_info().currsize
+    os.write(1, json.dumps({"inherited": already}).encode())
+    os._exit(0)
+os.waitpid(pid, 0)
+"""
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_forks_inherit_the_software_facts_read_once(tmp_path: Path, enabled: bool) -> None:
+    """luigi's task processes and a workflow's branch processes are forks: with recording
+    on, each gets the software facts from the process it was forked from instead of reading
+    every distribution's metadata again (about 50 ms per process); with it off, nobody
+    reads them."""
+    (tmp_path / "law.cfg").write_text(f"[provenance]\nenabled = {str(enabled).lower()}\n")
+    result = subprocess.run([sys.executable, "-c", FORK_PROBE], cwd=tmp_path, text=True,
+                            capture_output=True, env=clean_env(tmp_path), timeout=120)
+    assert result.returncode == 0, result.stderr
+    child = json.loads(result.stdout)
+    assert child["inherited"] == (1 if enabled else 0)
