@@ -3,9 +3,11 @@
 Per dataset x shift: a workflow ``Select`` (one branch per input file), a workflow ``Histogram``
 whose branch i requires ``Select`` branch i and whose ``workflow_requires()`` is the ``Select``
 workflow, a task ``Merge`` reading the whole ``Histogram`` workflow; one ``Plot`` requires every
-``Merge``. Every task writes a small JSON. Each system runs ``Plot`` with 1 worker from a clean
-output directory in a fresh process (wall time, peak RSS), the outputs are counted and checked,
-then ``--print-status -1`` on the complete tree is timed. Usage::
+``Merge``. Every task writes a small JSON. Each system runs ``Plot`` with ``--workers``
+(default 1) from a clean output directory in a fresh process (wall time, peak RSS), the
+outputs are counted and checked, then ``--print-status -1`` on the complete tree is timed.
+``--disable-plugins provenance,report`` measures the core without the plugins that record
+every task. Usage::
 
     .venv/bin/python benchmarks/analysis_shape.py --datasets 4 --shifts 5 --files 100
 """
@@ -128,7 +130,7 @@ def bench(name: str, cmd: list[str], env: dict[str, str], run_dir: Path, args) -
     log_dir.mkdir(parents=True, exist_ok=True)
     d, s, f = args.datasets, args.shifts, args.files
     expected = d * s * (2 * f + 1) + 1  # Select and Histogram branches, Merges, Plot
-    run_cmd = [*cmd, "--workers", "1"]
+    run_cmd = [*cmd, "--workers", str(args.workers)]
     print(f"[{name}] {shlex.join(run_cmd)}", flush=True)
     wall, rss = measure(run_cmd, env, run_dir, log_dir / "run.log")
     found = count_outputs(run_dir / "data")
@@ -155,12 +157,15 @@ def base_env(tmp: Path) -> dict[str, str]:
     return env
 
 
-def law_core_cmd(tmp: Path) -> tuple[list[str], dict[str, str]]:
+def law_core_cmd(tmp: Path, args) -> tuple[list[str], dict[str, str]]:
     exe = REPO / ".venv" / "bin" / "law-core"
     prefix = [str(exe)] if exe.exists() else [sys.executable, "-m", "law_core"]
     cfg = tmp / "law-core.cfg"  # the default store "data" below the cwd; no user config
     cfg.write_text("[target]\nstore = data\n")
     env = dict(base_env(tmp), LAW_CORE_CONFIG=str(cfg))
+    env.pop("LAW_CORE_DISABLE_PLUGINS", None)
+    if args.disable_plugins:
+        env["LAW_CORE_DISABLE_PLUGINS"] = args.disable_plugins
     return [*prefix, "run", "analysis_core.Plot"], env
 
 
@@ -183,6 +188,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--shifts", type=int, default=5)
     p.add_argument("--files", type=int, default=100, help="input files (branches) per workflow")
     p.add_argument("--skip-law", action="store_true", help="measure law-core only")
+    p.add_argument("--workers", type=int, default=1, help="--workers of both runs")
+    p.add_argument("--disable-plugins", default="", metavar="A,B",
+                   help="law-core plugins to leave out (LAW_CORE_DISABLE_PLUGINS), e.g. "
+                   "provenance,report: the core as 'pip install law-core' gives it")
     p.add_argument("--law-venv", type=Path, default=HERE / ".venv-law")
     p.add_argument("--bench-dir", type=Path, default=HERE / "work" / "analysis_shape")
     args = p.parse_args(argv)
@@ -194,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         (tmp / "analysis_core.py").write_text(CORE_MODULE.replace("__SIZES__", sizes))
         (tmp / "analysis_law.py").write_text(LAW_MODULE.replace("__SIZES__", sizes))
         try:
-            systems = {"law-core": law_core_cmd(tmp)}
+            systems = {"law-core": law_core_cmd(tmp, args)}
             if not args.skip_law:
                 systems["law 0.1.21"] = law_cmd(tmp, args)
             for name, (cmd, env) in systems.items():  # one after the other, never in parallel
