@@ -95,3 +95,63 @@ def test_parameters_reach_pool_processes_exactly(tmp_path):
         facts = json.loads(path.read_text())
         facts.pop("pid")
         assert facts == TRICKY_VALUES
+
+
+FAMILY_ANALYSIS = '''
+import luigi
+import law_core as law
+
+
+class Up(law.LocalWorkflow):
+    scale = luigi.IntParameter(default=1)
+
+    def create_branch_map(self):
+        return 4
+
+    def output(self):
+        return self.local_target(f"up_{self.branch}_x{self.scale}.json")
+
+    def run(self):
+        self.output().dump(self.branch * self.scale)
+
+
+class Down(law.SandboxTask):
+    def requires(self):
+        return Up.req(self)
+
+    def output(self):
+        return self.local_target("down.json")
+
+    def run(self):
+        coll = self.input()["collection"]
+        self.output().dump(sum(t.load() for t in coll.targets.values()))
+'''
+
+
+def test_family_flags_set_an_upstream_parameter_in_every_process(tmp_path):
+    """luigi's ``--Up-scale 3``: a parameter of another task class, as law users give it;
+    the upstream workflow runs with it, in branch processes, and the sandboxed task inside
+    its sandbox finds its inputs where that workflow wrote them."""
+    (tmp_path / "fam.py").write_text(FAMILY_ANALYSIS)
+    (tmp_path / "setup.sh").write_text("export IN_SANDBOX=1\n")
+    result = run_cli(["run", "fam.Down", "--Up-scale", "3", "--workers", "2",
+                      "--sandbox", f"bash::{tmp_path / 'setup.sh'}"], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert sorted(p.name for p in (tmp_path / "data" / "Up").iterdir()) == [
+        f"up_{b}_x3.json" for b in range(4)]
+    assert json.loads((tmp_path / "data" / "Down" / "down.json").read_text()) == 18
+    status = run_cli(["run", "fam.Down", "--Up-scale=3", "--print-status", "1"], tmp_path)
+    assert status.returncode == 0 and "absent" not in status.stdout, status.stdout
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--Up-scale", "three"], "bad value 'three' for --Up-scale, the parameter scale of Up"),
+    (["--Up-scale"], "--Up-scale needs a value"),
+    (["--Up-scales", "3"], "unknown parameter --Up-scales of Down"),
+])
+def test_bad_family_flags_are_clear_errors(tmp_path, args, words):
+    (tmp_path / "fam.py").write_text(FAMILY_ANALYSIS)
+    result = run_cli(["run", "fam.Down", *args], tmp_path)
+    assert result.returncode != 0 and words in result.stderr, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "data").exists()

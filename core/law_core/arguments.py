@@ -55,7 +55,6 @@ def build_task(cls: type, argv: list[str]) -> Any:
     unknown parameters, bad values and missing required ones."""
     import difflib
 
-    import luigi
     from luigi.parameter import MissingParameterException
 
     family = cls.get_task_family()
@@ -64,9 +63,7 @@ def build_task(cls: type, argv: list[str]) -> Any:
     for name, param in params.items():
         flags = [flag_of(name)] + (["--" + name] if "_" in name else [])
         # a bare --flag means true (also for a backend's bool option, --htcondor-file-transfer)
-        is_bool = isinstance(param, (luigi.BoolParameter, luigi.OptionalBoolParameter)) or \
-            type(param).__name__ == "OptionalBoolParameter" or \
-            getattr(getattr(param, "spec", None), "kind", None) == "bool"
+        is_bool = _is_bool(param)
         parser.add_argument(*flags, dest=name, default=argparse.SUPPRESS,
                             nargs="?" if is_bool else None, const="true" if is_bool else None)
     given, unknown = parser.parse_known_args(argv)
@@ -112,15 +109,12 @@ def apply_task_sections() -> None:
     from law_core.task import Task
 
     config = get_config()
-    classes: dict[str, type] = {}
-    todo = list(luigi.Task.__subclasses__())
-    while todo:
-        cls = todo.pop()
-        todo.extend(cls.__subclasses__())
-        classes[cls.get_task_family()] = cls
+    classes = task_classes()
+    # a section that only command-line flags or environment variables name comes lowercase
+    by_key = {family.lower(): cls for family, cls in classes.items()}
     luigi_config = luigi.configuration.get_config()
     for section in config.sections():
-        cls = classes.get(section)
+        cls = classes.get(section) or by_key.get(section.lower())
         if cls is None or section in config.defaults:  # law-core's own sections
             continue
         params = dict(cls.get_params())
@@ -138,7 +132,84 @@ def apply_task_sections() -> None:
                 except Exception as err:
                     raise ConfigError(f"{where}: not a valid value of the parameter {option} "
                                       f"(a {type(params[option]).__name__}): {err}") from None
-            luigi_config.set(section, option, value)
+            luigi_config.set(cls.get_task_family(), option, value)
+
+
+#: the words a boolean flag's value may be (the next argument is the flag's value then)
+BOOL_WORDS = frozenset(("true", "false", "1", "0", "yes", "no", "on", "off"))
+
+
+def take_family_flags(argv: list[str], own: Any = None) -> list[str]:
+    """luigi's ``--Family-param VALUE`` flags taken out of ``argv``: a parameter of another
+    task class (an upstream workflow's ``--Select-tolerance 0.1``), whose value becomes that
+    class's default in this run and in the processes it starts, as ``[Family] param`` in
+    the config makes it. ``own``: the task class of the command line, whose parameters
+    win over a family of the same spelling. Call :func:`apply_task_sections` after."""
+    from law_core.config import get_config
+
+    own_flags = {flag_of(n) for n, _ in own.get_params()} if own is not None else set()
+    families = sorted(task_classes().items(), key=lambda item: -len(item[0]))
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        flag, eq, value = arg.partition("=")
+        found = None
+        if flag.startswith("--") and flag not in own_flags:
+            found = _family_param(flag[2:], families)
+        if found is None:
+            out.append(arg)
+            i += 1
+            continue
+        family, name, param = found
+        if not eq:
+            following = argv[i + 1] if i + 1 < len(argv) else None
+            if _is_bool(param) and (following is None or following.lower() not in BOOL_WORDS):
+                value = "true"
+            elif following is None:
+                raise ParameterError(f"{flag} needs a value")
+            else:
+                value, i = following, i + 1
+        try:
+            param.parse(value)
+        except Exception as err:
+            raise ParameterError(f"bad value {value!r} for {flag}, the parameter {name} of "
+                                 f"{family} (a {type(param).__name__}): {err}") from None
+        get_config().override(family, name, value, flag)
+        i += 1
+    return out
+
+
+def task_classes() -> dict[str, type]:
+    """Every luigi task class imported so far, by task family (the first of a name)."""
+    import luigi
+
+    classes: dict[str, type] = {}
+    todo = list(luigi.Task.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        classes.setdefault(cls.get_task_family(), cls)
+    return classes
+
+
+def _family_param(name: str, families: list[tuple[str, type]]) -> tuple[str, str, Any] | None:
+    """(family, parameter name, parameter) of luigi's flag ``Family-param-name``."""
+    for family, cls in families:
+        if name.startswith(family + "-"):
+            param_name = name[len(family) + 1:].replace("-", "_")
+            params = dict(cls.get_params())
+            if param_name in params:
+                return family, param_name, params[param_name]
+    return None
+
+
+def _is_bool(param: Any) -> bool:
+    import luigi
+
+    return isinstance(param, (luigi.BoolParameter, luigi.OptionalBoolParameter)) or \
+        type(param).__name__ == "OptionalBoolParameter" or \
+        getattr(getattr(param, "spec", None), "kind", None) == "bool"
 
 
 def task_arguments(task: Any, keep: tuple[str, ...] = ()) -> list[str]:

@@ -9,7 +9,13 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from law_core.arguments import RaisingParser, apply_task_sections, build_task, flag_of
+from law_core.arguments import (
+    RaisingParser,
+    apply_task_sections,
+    build_task,
+    flag_of,
+    take_family_flags,
+)
 from law_core.errors import ParameterError
 
 INTERACTIVE_OPTIONS = ("print_deps", "print_status", "print_output", "remove_output",
@@ -151,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
 
     cls = find_task_class(args.task)
     check_parameter_names(cls)
+    rest = take_family_flags(rest, own=cls)
     apply_task_sections()
     task = build_task(cls, rest)
     validate_task(task)

@@ -14,7 +14,7 @@ from law_core.errors import LawCoreError
 def main(argv: list[str]) -> int:
     """Run the task ``argv`` names; 0 on success. The error it failed with is relayed to
     the submitting side, which names it in its own failure."""
-    from law_core.arguments import build_task
+    from law_core.arguments import apply_task_sections, build_task
     from law_core.index import find_task_class
     from law_core.sandbox.exchange import check_outputs_inside, install_callbacks, relay
 
@@ -23,7 +23,9 @@ def main(argv: list[str]) -> int:
         return 2
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
     try:
-        task = build_task(find_task_class(argv[0]), argv[1:])
+        cls = find_task_class(argv[0])
+        apply_task_sections()  # [Family] values: the requirements it builds must match
+        task = build_task(cls, argv[1:])
         install_callbacks(task)
         check_outputs_inside(task)
         task.run()

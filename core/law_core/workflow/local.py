@@ -178,7 +178,7 @@ def _start_pool_worker(task: str, params: list[str], path: list[str], cwd: str,
     global _POOL_WORKFLOW
     import sys
 
-    from law_core.arguments import build_task
+    from law_core.arguments import apply_task_sections, build_task
     from law_core.config import get_config, reset_config
     from law_core.index import find_task_class
     from law_core.process import die_with_parent
@@ -195,7 +195,9 @@ def _start_pool_worker(task: str, params: list[str], path: list[str], cwd: str,
     config = get_config()
     for (section, option), (value, origin) in overrides.items():
         config.override(section, option, value, origin)
-    _POOL_WORKFLOW = build_task(find_task_class(task), params)
+    cls = find_task_class(task)
+    apply_task_sections()  # [Family] values: the requirements branches build must match
+    _POOL_WORKFLOW = build_task(cls, params)
 
 
 class LocalJobManager(JobManager):

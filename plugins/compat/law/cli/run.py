@@ -1,12 +1,12 @@
 """``law run TASK [params]``: law's and luigi's command line, run by ``law-core run``.
 
-What law users write that ``law-core run`` does not take is translated first:
+What law users write that ``law-core run`` does not take is translated first
+(``--Family-param VALUE``, a parameter of another task class, ``law-core run`` takes as it
+is):
 
 - ``--local-scheduler [BOOL]`` and ``[luigi_core] local_scheduler``: luigi's choice between
   the in-process scheduler and the central one at ``[luigi_core] default-scheduler-host`` /
   ``-port`` (luigi's default is the central scheduler, as in law);
-- ``--Family-param VALUE``: a parameter of another task class, as luigi sets it (the value
-  becomes that class's default, as luigi's ``[Family] param`` config does);
 - ``--log-level`` with luigi's levels (NOTSET, CRITICAL map to DEBUG, ERROR);
 - luigi's process lock (``--no-lock``, ``--take-lock``, ``--lock-size``,
   ``--lock-pid-dir`` and their ``[luigi_core]`` options), which ``law run`` takes before
@@ -345,28 +345,12 @@ def central_scheduler() -> tuple[str, int]:
         raise ParameterError(f"luigi's scheduler port {port!r} is not a number") from None
 
 
-def _task_classes() -> dict[str, type]:
-    import luigi
-
-    classes: dict[str, type] = {}
-    todo = list(luigi.Task.__subclasses__())
-    while todo:
-        cls = todo.pop()
-        todo.extend(cls.__subclasses__())
-        classes.setdefault(cls.get_task_family(), cls)
-    return classes
-
-
 def translate(argv: list[str], task: str) -> list[str]:
     """law's and luigi's options in ``argv`` turned into what ``law-core run`` takes (see
     the module docstring); the task's own parameters pass unchanged."""
-    import luigi
-    import luigi.configuration
-
     from law_core.plugin import find_task_class
 
-    find_task_class(task)  # imports its module: its task families become known
-    families = sorted(_task_classes().items(), key=lambda item: -len(item[0]))
+    find_task_class(task)  # a task that is not found fails here, with law's exit code
     out: list[str] = []
     i = 0
     while i < len(argv):
@@ -387,32 +371,9 @@ def translate(argv: list[str], task: str) -> list[str]:
                 raise ParameterError(f"--log-level {value}: expected one of "
                                      f"{', '.join(_LOG_LEVELS)}")
             out += ["--log-level", level]
-        elif flag.startswith("--") and (found := _family_param(flag[2:], families)):
-            family, name, param = found
-            if not eq:
-                is_bool = isinstance(param, luigi.BoolParameter)
-                if i + 1 < len(argv) and (not is_bool or argv[i + 1].lower() in _BOOL_WORDS):
-                    value, i = argv[i + 1], i + 1
-                elif is_bool:
-                    value = "true"
-                else:
-                    raise ParameterError(f"{flag} needs a value")
-            config = luigi.configuration.get_config()
-            if not config.has_section(family):
-                config.add_section(family)
-            config.set(family, name, value)
         else:
             out.append(arg)
         i += 1
     return out
 
 
-def _family_param(name: str, families: list[tuple[str, type]]) -> tuple[str, str, Any] | None:
-    """(family, parameter name, parameter) for luigi's ``Family-param-name`` flag."""
-    for family, cls in families:
-        if name.startswith(family + "-"):
-            param_name = name[len(family) + 1:].replace("-", "_")
-            params = dict(cls.get_params())
-            if param_name in params:
-                return family, param_name, params[param_name]
-    return None
