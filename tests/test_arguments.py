@@ -134,6 +134,8 @@ def test_family_flags_set_an_upstream_parameter_in_every_process(tmp_path):
     its sandbox finds its inputs where that workflow wrote them."""
     (tmp_path / "fam.py").write_text(FAMILY_ANALYSIS)
     (tmp_path / "setup.sh").write_text("export IN_SANDBOX=1\n")
+    # law-core's own sections, whose names are also task families' in lower case
+    (tmp_path / "law.cfg").write_text("[workflow]\nUp = local\n[sandbox]\nforward_env = X\n")
     result = run_cli(["run", "fam.Down", "--Up-scale", "3", "--workers", "2",
                       "--sandbox", f"bash::{tmp_path / 'setup.sh'}"], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -104,7 +104,7 @@ def apply_task_sections() -> None:
 
     import luigi
 
-    from law_core.config import get_config
+    from law_core.config import CORE_OPTIONS, FREE_SECTIONS, get_config
     from law_core.errors import ConfigError
     from law_core.task import Task
 
@@ -112,10 +112,13 @@ def apply_task_sections() -> None:
     classes = task_classes()
     # a section that only command-line flags or environment variables name comes lowercase
     by_key = {family.lower(): cls for family, cls in classes.items()}
+    own = {*CORE_OPTIONS, *FREE_SECTIONS, *config.defaults}  # law-core's ([workflow], ...)
     luigi_config = luigi.configuration.get_config()
     for section in config.sections():
+        if section in own:
+            continue
         cls = classes.get(section) or by_key.get(section.lower())
-        if cls is None or section in config.defaults:  # law-core's own sections
+        if cls is None:
             continue
         params = dict(cls.get_params())
         for option in config.options(section):
