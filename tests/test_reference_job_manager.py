@@ -327,3 +327,71 @@ def test_workflows_after_workflows_run_as_job_batches(law_core_reference_jobs, t
     again = run_cli(["run", "shape.Plot", "--workers", "2"], tmp_path, **env)
     assert again.returncode == 0, again.stderr[-3000:]
     assert len(law_core_reference_jobs.jobs()) == 26  # Select a/3 and Histogram a/3 only
+
+
+FAILING_JOB = """
+    import luigi
+
+    import law_core as law
+
+
+    class Part(law.Workflow):
+        def create_branch_map(self):
+            return 8
+
+        def output(self):
+            return self.local_target(f"part_{self.branch}.json")
+
+        def run(self):
+            if self.branch == 5:
+                raise ValueError("corrupt input of branch 5")
+            self.output().dump(self.branch)
+
+
+    class Downstream(law.Workflow):
+        def create_branch_map(self):
+            return 8
+
+        def requires(self):
+            return Part.req(self)
+
+        def output(self):
+            return self.local_target(f"down_{self.branch}.json")
+
+        def run(self):
+            self.output().dump(self.input().load() * 2)
+"""
+
+
+def test_a_failed_job_fails_only_its_branches_without_outputs(law_core_reference_jobs,
+                                                              tmp_path):
+    """A job of four branches fails because one of them raised: the other three wrote their
+    outputs and are done, so the tolerance is measured against one failed branch, and the
+    downstream workflow runs everything but the branch that needs it."""
+    from law_core.testing.cli import clean_env, write_module
+
+    write_module(tmp_path, "failing", FAILING_JOB)
+    (tmp_path / "law.cfg").write_text("[workflow]\ndefault = processes\n"
+                                      "[Part]\npoll_interval = 0.5s\ntasks_per_job = 4\n"
+                                      "[Downstream]\npoll_interval = 0.5s\n")
+    env = dict(law_core_reference_jobs.env)
+    env["PYTHONPATH"] = f"{tmp_path}:{env['PYTHONPATH']}"
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "law_core", "run", *args], cwd=tmp_path,
+                              env=clean_env(tmp_path, **env), capture_output=True, text=True,
+                              timeout=300)
+
+    strict = run("failing.Part")
+    assert strict.returncode != 0
+    assert "1 of 8 branches of Part failed, more than the tolerance allows (0); failed: 5" \
+        in strict.stderr, strict.stderr[-3000:]
+    assert sorted(p.name for p in (tmp_path / "data" / "Part").glob("part_*.json")) == [
+        f"part_{b}.json" for b in range(8) if b != 5]
+
+    tolerant = run("failing.Downstream", "--Part-tolerance", "0.2", "--Part-acceptance",
+                   "0.8", "--tolerance", "0.2")
+    assert "branches of Downstream are blocked, their inputs are missing (branches 5;" in \
+        tolerant.stderr, tolerant.stderr[-3000:]
+    assert sorted(p.name for p in (tmp_path / "data" / "Downstream").glob("down_*.json")) == [
+        f"down_{b}.json" for b in range(8) if b != 5]

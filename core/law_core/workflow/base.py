@@ -552,7 +552,10 @@ class Workflow(Task):
         collection = self.output_collection()
         # existing_keys(): read alike by every collection class (law-core-compat's count()
         # answers as law's)
-        done, total = len(collection.existing_keys()), len(collection)
+        existing = set(collection.existing_keys())
+        done, total = len(existing), len(collection)
+        # a job fails as a whole; those of its branches whose outputs are all there are done
+        failures = {b: error for b, error in failures.items() if b not in existing}
         if blocked and len(failures) + len(blocked) > self.max_failures():
             raise WorkflowError(
                 f"{len(blocked)} of {total} branches of {type(self).__name__} are blocked by "
