@@ -179,10 +179,17 @@ def run_job(task_spec: dict[str, Any], branches: list[int],
         return {"exit_code": 0, "phase": "run", "branches": statuses, "error": None,
                 "retryable": True}
     names = ", ".join(map(str, missing))
-    # nothing raised, yet outputs are missing: another attempt does the same
+    # nothing raised, yet outputs are missing: another attempt does the same; and a run
+    # that ended well (its failures within the workflow's --tolerance) is not repeated.
+    # The local manager's report says which branches raised, for the message
     returned = run_code == 0 or (ran is not None and not ran["failed"] and
                                  set(missing) <= set(ran["ran"]))
-    if returned:
+    raised = sorted(set(missing) & set(ran["failed"])) if ran is not None else []
+    if raised:
+        error = (f"branches {', '.join(map(str, raised))} raised (their tracebacks are in "
+                 "the job's log)" + (f"; branches {names} lack outputs"
+                                     if len(raised) < len(missing) else ""))
+    elif returned:
         uris = [uri for b in missing for uri in missing[b]]
         listed = ", ".join(uris[:_MAX_NAMED]) + (
             f", ... ({len(uris)} in all)" if len(uris) > _MAX_NAMED else "")

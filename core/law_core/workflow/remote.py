@@ -390,6 +390,7 @@ class RemoteJobManager(JobManager):
         submission.save()
         started = time.monotonic()
         query_failures = 0
+        wanted = set(branches)
         while True:
             try:
                 self._recover_interrupted(submission)  # submissions that timed out
@@ -416,7 +417,7 @@ class RemoteJobManager(JobManager):
             submission.save()
             self._show_status(submission)
             self._show_resources(submission)
-            failures = self._final_failures(submission)
+            failures = self._final_failures(submission, wanted)
             if wf.no_poll or len(failures) > wf.max_failures():
                 return failures
             if not submission.with_status(UNSUBMITTED, SUBMITTING, RETRY, *ACTIVE) and all(
@@ -910,12 +911,14 @@ class RemoteJobManager(JobManager):
             job_dir=str(job_dir),
         )
 
-    def _final_failures(self, submission: Submission) -> dict[int, str]:
-        """Branches of jobs that failed for good, unless a later job covers them."""
+    def _final_failures(self, submission: Submission, wanted: set[int]) -> dict[int, str]:
+        """Branches of this run (``wanted``) in jobs that failed for good, unless a later
+        job covers them; a failed job of an earlier run counts only for the branches this
+        run asks for again, not for those of its branches that are done."""
         alive = {b for job in submission.jobs.values() if job.status != FAILED
                  for b in job.branches}
         return {b: job.error or "failed" for job in submission.with_status(FAILED)
-                for b in job.branches if b not in alive}
+                for b in job.branches if b not in alive and b in wanted}
 
     def _status_file(self, job: Job) -> Path:
         return self.job_directory() / status_file_name(job.num, job.attempt)
