@@ -293,17 +293,21 @@ SHAPE = """
 """
 
 
+def law_core_run(cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    """``law-core run ARGS`` in ``cwd`` with the reference jobs' environment ``env``."""
+    from law_core.testing.cli import clean_env
+
+    return subprocess.run([sys.executable, "-m", "law_core", "run", *args], cwd=cwd,
+                          env=clean_env(cwd, **env), capture_output=True, text=True,
+                          timeout=300)
+
+
 def test_workflows_after_workflows_run_as_job_batches(law_core_reference_jobs, tmp_path):
     """Branch-wise dependent remote workflows: each workflow's missing branches go to the
     batch system in one submission (never one job per luigi task), independent workflows
     are polled in parallel with --workers 2, and a re-run after one upstream output went
     submits exactly the two jobs that are missing."""
-    from law_core.testing.cli import clean_env, write_module
-
-    def run_cli(args, cwd, **env):
-        return subprocess.run([sys.executable, "-m", "law_core", *args], cwd=cwd,
-                              env=clean_env(cwd, **env), capture_output=True, text=True,
-                              timeout=300)
+    from law_core.testing.cli import write_module
 
     write_module(tmp_path, "shape", SHAPE)
     (tmp_path / "law.cfg").write_text("[workflow]\ndefault = processes\n"
@@ -311,7 +315,7 @@ def test_workflows_after_workflows_run_as_job_batches(law_core_reference_jobs, t
                                       "[Histogram]\npoll_interval = 0.5s\n")
     env = dict(law_core_reference_jobs.env)
     env["PYTHONPATH"] = f"{tmp_path}:{env['PYTHONPATH']}"
-    result = run_cli(["run", "shape.Plot", "--workers", "2"], tmp_path, **env)
+    result = law_core_run(tmp_path, env, "shape.Plot", "--workers", "2")
     assert result.returncode == 0, result.stderr[-3000:]
     assert len(json.loads((tmp_path / "data" / "Plot" / "plot.json").read_text())) == 12
     submissions = sorted((tmp_path / "data").glob("*/jobs/processes_*/submission.json"))
@@ -324,7 +328,7 @@ def test_workflows_after_workflows_run_as_job_batches(law_core_reference_jobs, t
     (tmp_path / "data" / "Select" / "a" / "sel_3.json").unlink()
     (tmp_path / "data" / "Histogram" / "a" / "hist_3.json").unlink()
     (tmp_path / "data" / "Plot" / "plot.json").unlink()
-    again = run_cli(["run", "shape.Plot", "--workers", "2"], tmp_path, **env)
+    again = law_core_run(tmp_path, env, "shape.Plot", "--workers", "2")
     assert again.returncode == 0, again.stderr[-3000:]
     assert len(law_core_reference_jobs.jobs()) == 26  # Select a/3 and Histogram a/3 only
 
@@ -369,7 +373,7 @@ def test_a_failed_job_fails_only_its_branches_without_outputs(law_core_reference
     outputs and are done, so the tolerance is measured against one failed branch; a re-run
     waits for the new job of that branch (the earlier failed job does not count against it);
     the downstream workflow runs everything but the branch that needs it."""
-    from law_core.testing.cli import clean_env, write_module
+    from law_core.testing.cli import write_module
 
     write_module(tmp_path, "failing", FAILING_JOB)
     (tmp_path / "law.cfg").write_text("[workflow]\ndefault = processes\n"
@@ -379,9 +383,7 @@ def test_a_failed_job_fails_only_its_branches_without_outputs(law_core_reference
     env["PYTHONPATH"] = f"{tmp_path}:{env['PYTHONPATH']}"
 
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "law_core", "run", *args], cwd=tmp_path,
-                              env=clean_env(tmp_path, **env), capture_output=True, text=True,
-                              timeout=300)
+        return law_core_run(tmp_path, env, *args)
 
     # within the tolerance the job's own run ends well; its report still says who raised
     tolerant = run("failing.Part", "--tolerance", "0.25", "--acceptance", "0.8")

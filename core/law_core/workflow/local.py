@@ -163,12 +163,6 @@ def _may_fork() -> bool:
     return threads <= python
 
 
-def _start_forked_pool_worker(parent: int) -> None:
-    from law_core.process import die_with_parent
-
-    die_with_parent(parent)
-
-
 def _start_pool_worker(task: str, params: list[str], path: list[str], cwd: str,
                        environ: dict[str, str],
                        overrides: dict[tuple[str, str], tuple[str, str]]) -> None:
@@ -237,15 +231,16 @@ class LocalJobManager(JobManager):
 
     def _run_pool(self, branches: list[int], workers: int, record: Any) -> None:
         """Branches in forks of this process when no native library runs threads in it:
-        they start in milliseconds. Else in processes
-        started by a fork server: a clean process, not a fork of this one, whose threads (a
-        storage client's, luigi's) could hold locks that a forked child would wait on
-        forever; each rebuilds the workflow once, which costs about half a second."""
+        they start in milliseconds. Else in processes started by a fork server: a clean
+        process, not a fork of this one, whose threads (a storage client's) could hold
+        locks that a forked child would wait on forever; each rebuilds the workflow once,
+        which costs about half a second."""
         global _POOL_WORKFLOW
         import sys
 
         from law_core.arguments import task_arguments
         from law_core.config import get_config
+        from law_core.process import die_with_parent
 
         wf = self.workflow
         module = type(wf).__module__
@@ -256,7 +251,7 @@ class LocalJobManager(JobManager):
         if _may_fork():
             _POOL_WORKFLOW = wf  # inherited by the forks, which need not rebuild it
             context = multiprocessing.get_context("fork")
-            initializer, init_args = _start_forked_pool_worker, (os.getpid(),)
+            initializer, init_args = die_with_parent, (os.getpid(),)
         else:
             context = multiprocessing.get_context("forkserver")
             initializer, init_args = _start_pool_worker, (
