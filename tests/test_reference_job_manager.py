@@ -390,6 +390,8 @@ def test_a_failed_job_fails_only_its_branches_without_outputs(law_core_reference
     assert tolerant.returncode == 0, tolerant.stderr[-3000:]
     assert "branches 5 raised (their tracebacks are in the job's log)" in tolerant.stderr
     assert "ran without error" not in tolerant.stderr
+    assert "3 branches of Part have all their outputs although their job failed (branches " \
+        "4, 6, 7): they count as done" in tolerant.stderr
 
     strict = run("failing.Part")
     assert strict.returncode != 0

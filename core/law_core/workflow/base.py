@@ -555,7 +555,12 @@ class Workflow(Task):
         existing = set(collection.existing_keys())
         done, total = len(existing), len(collection)
         # a job fails as a whole; those of its branches whose outputs are all there are done
-        failures = {b: error for b, error in failures.items() if b not in existing}
+        done_anyway = sorted(b for b in failures if b in existing)
+        if done_anyway:
+            logger.warning("%d branches of %s have all their outputs although their job "
+                           "failed (branches %s): they count as done", len(done_anyway),
+                           type(self).__name__, _short_list(done_anyway))
+            failures = {b: error for b, error in failures.items() if b not in existing}
         if blocked and len(failures) + len(blocked) > self.max_failures():
             raise WorkflowError(
                 f"{len(blocked)} of {total} branches of {type(self).__name__} are blocked by "
