@@ -204,6 +204,7 @@ def native_thread():
 
 PARALLEL_ANALYSIS = """
 import os
+import time
 import luigi
 import law_core as law
 
@@ -212,10 +213,13 @@ class Part(law.LocalWorkflow):
     def create_branch_map(self): return 3
     def output(self): return self.local_target(self.name, f"{self.branch}.json")
     def run(self):
+        start = time.time()
+        time.sleep(0.3)  # long enough that workflows running side by side overlap
         parent = os.getppid()
         with open(f"/proc/{parent}/cmdline") as f:
             command = f.read()
-        self.output().dump({"parent": parent, "fork_server": "forkserver" in command})
+        self.output().dump({"pid": os.getpid(), "parent": parent, "start": start,
+                            "end": time.time(), "fork_server": "forkserver" in command})
 
 class All(law.Task):
     def requires(self): return [Part.req(self, name=n) for n in ("a", "b", "c", "d")]
@@ -225,11 +229,23 @@ class All(law.Task):
 """
 
 
+def most_at_once(intervals):
+    """The largest number of (start, end) intervals that overlap."""
+    edges = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
+    count = most = 0
+    for _, step in edges:
+        count += step
+        most = max(most, count)
+    return most
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_workers_run_workflows_side_by_side_with_forked_branch_processes(tmp_path):
-    """``--workers 2`` on independent workflows: luigi runs each in a process of its own,
-    whose branch processes are forks of it (a fork server per workflow would cost about
-    half a second each: many small workflows ran 35 times slower than with one worker)."""
+def test_workers_share_one_budget_of_processes_between_workflows(tmp_path):
+    """``--workers 2`` on independent workflows: luigi runs each in a process of its own, and
+    a workflow's branches add only the processes idle beside luigi's other tasks. Sized 2
+    each, two workflows side by side ran four branch processes on two cores (many small
+    workflows ran three times slower than with one worker). Branch processes are forks of
+    the workflow's process, never of a fork server (half a second each)."""
     (tmp_path / "parallel.py").write_text(PARALLEL_ANALYSIS)
     (tmp_path / "law.cfg").write_text("[target]\nstore = out\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAW_CORE")}
@@ -238,14 +254,39 @@ def test_workers_run_workflows_side_by_side_with_forked_branch_processes(tmp_pat
                              "--workers", "2"], cwd=tmp_path, env=env, capture_output=True,
                             text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    by_workflow = {name: [json.loads((tmp_path / "out" / "Part" / name / f"{b}.json")
-                                     .read_text()) for b in range(3)]
-                   for name in "abcd"}
-    assert not any(r["fork_server"] for rs in by_workflow.values() for r in rs)
-    parents = {name: {r["parent"] for r in rs} for name, rs in by_workflow.items()}
-    assert all(len(p) == 1 for p in parents.values()), parents  # the workflow's process
-    assert len(set().union(*parents.values())) == 4, parents  # one per workflow
+    records = [json.loads((tmp_path / "out" / "Part" / name / f"{b}.json").read_text())
+               for name in "abcd" for b in range(3)]
+    assert not any(r["fork_server"] for r in records)
+    # two workflows side by side would each have run two branches at once: four
+    assert most_at_once([(r["start"], r["end"]) for r in records]) <= 3
     assert len(json.loads((tmp_path / "out" / "All" / "all.json").read_text())) == 12
+
+
+@pytest.fixture
+def budget():
+    from law_core.process_budget import start_budget, stop_budget
+
+    yield start_budget(2)
+    stop_budget()
+
+
+def test_a_workflow_alone_runs_its_branches_on_every_idle_process(tmp_path, budget):
+    budget.hold()  # the workflow's own task process
+    assert build(ParentRecorder(base=str(tmp_path), n=6), workers=2)
+    assert runs(tmp_path) == list(range(6))
+    (parent,) = parents(tmp_path)  # a pool: forks of this process or of the fork server
+    assert parent == str(os.getpid()) or "forkserver" in Path(
+        f"/proc/{parent}/cmdline").read_text()
+    assert budget.used == 1  # what the pool took is given back
+
+
+def test_a_workflow_beside_busy_tasks_runs_its_branches_in_its_own_process(tmp_path, budget):
+    budget.hold()  # the workflow's own task process
+    budget.hold()  # another task luigi runs beside it
+    assert build(ParentRecorder(base=str(tmp_path), n=6), workers=2)
+    assert runs(tmp_path) == list(range(6))
+    assert parents(tmp_path) == {str(os.getppid())}  # run here, not in a pool
+    assert budget.used == 2
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pthread through libc")
@@ -491,3 +532,13 @@ def test_branch_tasks_made_while_a_branch_runs_have_their_own_output(tmp_path):
     for b in range(3):
         record = json.loads((tmp_path / f"nb_{b}.json").read_text())
         assert record["other"] == str(tmp_path / f"nb_{(b + 1) % 3}.json"), b
+
+
+def test_quick_branches_go_to_pool_processes_in_chunks_that_keep_every_process_busy():
+    from law_core.workflow.local import CHUNK_SECONDS, _chunk_size
+
+    assert _chunk_size(None, 1000, 2) == 1  # nothing timed yet
+    assert _chunk_size(CHUNK_SECONDS / 50, 1000, 2) == 50  # as many as fill a chunk
+    assert _chunk_size(1e-9, 1000, 2) == 250  # a quarter of what is left, with 2 processes
+    assert _chunk_size(1e-9, 3, 2) == 1
+    assert _chunk_size(60.0, 1000, 2) == 1  # slow branches go one at a time

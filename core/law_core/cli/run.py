@@ -208,6 +208,7 @@ def execute(task: Any, opts: argparse.Namespace) -> int:
     import luigi
 
     from law_core.luigi_internals import SchedulerFactory
+    from law_core.process_budget import start_budget, stop_budget
     from law_core.run_log import start_run_log, stop_run_log
     from law_core.task import find_cycle
     from law_core.workflow.base import Workflow
@@ -223,6 +224,8 @@ def execute(task: Any, opts: argparse.Namespace) -> int:
         if _is_complete(task):
             print(f"{task!r} is complete; nothing to run")
             return 0
+        if (opts.workers or 1) > 1:
+            start_budget(opts.workers)  # shared by luigi's task processes and branch pools
         result = luigi.build(
             [task],
             worker_scheduler_factory=SchedulerFactory(),
@@ -234,6 +237,7 @@ def execute(task: Any, opts: argparse.Namespace) -> int:
         )
         failures = run_log.failures()
     finally:
+        stop_budget()
         stop_run_log()
     opts.outcome = outcome = RunOutcome.of(result)
     ok = result.status in (luigi.LuigiStatusCode.SUCCESS,
@@ -328,14 +332,21 @@ def _watch_failures() -> None:
 
     from law_core.events import TaskEvent, emit_task_event
     from law_core.process import die_with_parent
+    from law_core.process_budget import current_budget
     from law_core.run_log import record_failure as record
     from law_core.task import remove_stale_temporaries
     from law_core.workflow.base import Workflow
 
     main_pid = os.getpid()
 
+    def release_process() -> None:
+        budget = current_budget()
+        if budget is not None and os.getpid() != main_pid:
+            budget.release()
+
     @luigi.Task.event_handler(luigi.Event.FAILURE)
     def on_failure(task: Any, exception: BaseException) -> None:
+        release_process()
         record(task, exception)
         emit_task_event(TaskEvent("failure", task.task_id, task.get_task_family(),
                                   str(exception), task=task, exception=exception))
@@ -353,12 +364,16 @@ def _watch_failures() -> None:
     def on_start(task: Any) -> None:
         if os.getpid() != main_pid:  # luigi's forked worker: it must not outlive us
             die_with_parent(main_pid)
+            budget = current_budget()
+            if budget is not None:
+                budget.hold()
         if not (isinstance(task, Workflow) and task.is_workflow()):
             remove_stale_temporaries(task)  # what a killed earlier run left
         emit_task_event(TaskEvent("start", task.task_id, task.get_task_family(), task=task))
 
     @luigi.Task.event_handler(luigi.Event.SUCCESS)
     def on_success(task: Any) -> None:
+        release_process()
         emit_task_event(TaskEvent("success", task.task_id, task.get_task_family(),
                                   task=task))
 

@@ -4,9 +4,10 @@ Branches run directly, not as luigi tasks: scheduling 100000 luigi tasks costs m
 running trivial branches. ``[local_workflow] workers`` (``law-core run --workers N``)
 sets the number of processes; 1 runs in this process, more run in forks of it when no
 native library (a storage client) runs threads in it, else in processes of a fork
-server, each rebuilding the workflow from its parameters. A failing branch is reported with
-its traceback and the others go on, so one run shows every failure; the workflow then
-fails if more branches failed than ``--tolerance`` allows.
+server, each rebuilding the workflow from its parameters. Under luigi's ``--workers N`` the
+pool only adds the processes idle beside luigi's other tasks (``process_budget``). A
+failing branch is reported with its traceback and the others go on, so one run shows
+every failure; the workflow then fails if more branches failed than ``--tolerance`` allows.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
@@ -23,6 +25,7 @@ from typing import Any
 
 from law_core.errors import WorkflowError
 from law_core.events import TaskEvent, emit_task_event, task_events_wanted
+from law_core.process_budget import current_budget
 from law_core.progress import Progress
 from law_core.task import remove_stale_temporaries
 from law_core.workflow.job_manager import JobManager
@@ -144,8 +147,27 @@ def _report_branches(path: str, family: str, branches: list[int],
     write_json_atomic(Path(path), report)
 
 
-def _run_in_pool(branch: int) -> tuple[int, str | None]:
-    return branch, run_branch(_POOL_WORKFLOW.req_branch(branch))
+#: a pool process gets as many branches at a time as run in about this many seconds:
+#: handing over each trivial branch alone costs more than running it
+CHUNK_SECONDS = 0.05
+
+
+def _run_in_pool(branches: list[int]) -> tuple[list[tuple[int, str | None]], float]:
+    """Run a chunk of branches in a pool process; their errors and the seconds it took."""
+    start = time.perf_counter()
+    events = task_events_wanted()
+    results = [(b, run_branch(_POOL_WORKFLOW.req_branch(b), events=events)) for b in branches]
+    return results, time.perf_counter() - start
+
+
+def _chunk_size(seconds_per_branch: float | None, left: int, workers: int) -> int:
+    """Branches for the next chunk: one until a branch was timed, then as many as run in
+    CHUNK_SECONDS, but never more than a share of what is left that keeps every process
+    busy to the end."""
+    if seconds_per_branch is None:
+        return 1
+    fits = int(CHUNK_SECONDS / max(seconds_per_branch, 1e-6))
+    return max(1, min(fits, left // (2 * workers)))
 
 
 def _may_fork() -> bool:
@@ -216,13 +238,20 @@ class LocalJobManager(JobManager):
                 report_branch_failure(name, branch, error)
             progress.advance(failed=error is not None)
 
-        workers = min(self.workers(), len(branches))
-        if workers == 1:
-            events = task_events_wanted()
-            for b in branches:
-                record(b, run_branch(self.workflow.req_branch(b), self.workflow, events))
-        else:
-            self._run_pool(branches, workers, record)
+        wanted = min(self.workers(), len(branches))
+        budget = current_budget()
+        # beside luigi's other task processes, only the idle ones of --workers join in
+        extra = budget.take(wanted - 1) if budget is not None else wanted - 1
+        try:
+            if extra == 0:
+                events = task_events_wanted()
+                for b in branches:
+                    record(b, run_branch(self.workflow.req_branch(b), self.workflow, events))
+            else:
+                self._run_pool(branches, 1 + extra, record)
+        finally:
+            if budget is not None:
+                budget.release(extra)
         progress.close()
         if os.environ.get(BRANCH_REPORT_ENV):
             _report_branches(os.environ[BRANCH_REPORT_ENV], self.workflow.get_task_family(),
@@ -257,14 +286,23 @@ class LocalJobManager(JobManager):
             initializer, init_args = _start_pool_worker, (
                 f"{module}.{type(wf).__name__}", task_arguments(wf), list(sys.path),
                 os.getcwd(), dict(os.environ), get_config().overrides())
+        todo = list(reversed(branches))  # popped from the end: in the given order
+        per_branch: float | None = None
+
+        def submit_next(pool: ProcessPoolExecutor) -> Any:
+            size = _chunk_size(per_branch, len(todo), workers)
+            chunk = [todo.pop() for _ in range(min(size, len(todo)))]
+            return pool.submit(_run_in_pool, chunk)
+
         with ProcessPoolExecutor(workers, mp_context=context, initializer=initializer,
                                  initargs=init_args) as pool:
-            todo = iter(branches)
-            running = {pool.submit(_run_in_pool, b) for _, b in zip(range(2 * workers), todo)}
+            running = {submit_next(pool) for _ in range(min(2 * workers, len(todo)))}
             while running:
                 done, running = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
-                    record(*future.result())
-                running |= {pool.submit(_run_in_pool, b)
-                            for _, b in zip(range(len(done)), todo)}
+                    results, seconds = future.result()
+                    for branch, error in results:
+                        record(branch, error)
+                    per_branch = seconds / len(results)
+                running |= {submit_next(pool) for _ in range(min(len(done), len(todo)))}
         _POOL_WORKFLOW = None
