@@ -7,7 +7,8 @@ workflow, a task ``Merge`` reading the whole ``Histogram`` workflow; one ``Plot`
 (default 1) from a clean output directory in a fresh process (wall time, peak RSS), the
 outputs are counted and checked, then ``--print-status -1`` on the complete tree is timed.
 ``--disable-plugins provenance,report`` measures the core without the plugins that record
-every task. Usage::
+every task; ``--work-ms`` makes each ``Select`` branch compute (to see what ``--workers``
+gains). Usage::
 
     .venv/bin/python benchmarks/analysis_shape.py --datasets 4 --shifts 5 --files 100
 """
@@ -28,6 +29,14 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 
+# CPU time each Select branch spends before writing (--work-ms), the same in both systems
+SPIN = """import time
+def spin(ms):
+    end = time.process_time() + ms / 1000
+    while time.process_time() < end:
+        pass
+"""
+
 # The task modules; __SIZES__ becomes DATASETS, SHIFTS and FILES. Both define the same tasks,
 # each in its system's own idiom (law-core: local_target below the store; law: explicit paths).
 CORE_MODULE = '''import luigi
@@ -38,7 +47,9 @@ class Select(law.LocalWorkflow):
     dataset, shift, files = luigi.Parameter(), luigi.Parameter(), luigi.IntParameter(default=FILES)
     def create_branch_map(self): return self.files
     def output(self): return self.local_target(self.dataset, self.shift, f"sel_{self.branch}.json")
-    def run(self): self.output().dump({"file": self.branch, "events": 10})
+    def run(self):
+        spin(WORK_MS)
+        self.output().dump({"file": self.branch, "events": 10})
 
 class Histogram(law.LocalWorkflow):
     dataset, shift, files = luigi.Parameter(), luigi.Parameter(), luigi.IntParameter(default=FILES)
@@ -73,7 +84,9 @@ class Select(law.LocalWorkflow):
     dataset, shift, files = luigi.Parameter(), luigi.Parameter(), luigi.IntParameter(default=FILES)
     def create_branch_map(self): return list(range(self.files))
     def output(self): return out("Select", self.dataset, self.shift, f"sel_{self.branch}.json")
-    def run(self): self.output().dump({"file": self.branch, "events": 10})
+    def run(self):
+        spin(WORK_MS)
+        self.output().dump({"file": self.branch, "events": 10})
 
 class Histogram(law.LocalWorkflow):
     dataset, shift, files = luigi.Parameter(), luigi.Parameter(), luigi.IntParameter(default=FILES)
@@ -189,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--files", type=int, default=100, help="input files (branches) per workflow")
     p.add_argument("--skip-law", action="store_true", help="measure law-core only")
     p.add_argument("--workers", type=int, default=1, help="--workers of both runs")
+    p.add_argument("--work-ms", type=float, default=0,
+                   help="CPU milliseconds each Select branch computes (default 0: trivial)")
     p.add_argument("--disable-plugins", default="", metavar="A,B",
                    help="law-core plugins to leave out (LAW_CORE_DISABLE_PLUGINS), e.g. "
                    "provenance,report: the core as 'pip install law-core' gives it")
@@ -196,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--bench-dir", type=Path, default=HERE / "work" / "analysis_shape")
     args = p.parse_args(argv)
     sizes = (f"DATASETS = {[f'd{i}' for i in range(args.datasets)]}\n"
-             f"SHIFTS = {[f's{i}' for i in range(args.shifts)]}\nFILES = {args.files}\n")
+             f"SHIFTS = {[f's{i}' for i in range(args.shifts)]}\nFILES = {args.files}\n"
+             f"WORK_MS = {args.work_ms}\n{SPIN}")
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="law-shape-") as tmp_name:
         tmp = Path(tmp_name)
@@ -212,7 +228,8 @@ def main(argv: list[str] | None = None) -> int:
         except (RuntimeError, subprocess.CalledProcessError) as err:
             print(f"FAILED: {err}", file=sys.stderr)
             return 1
-    print(f"\n{args.datasets} datasets x {args.shifts} shifts x {args.files} files\n")
+    work = f", {args.work_ms:g} ms of CPU per Select branch" if args.work_ms else ""
+    print(f"\n{args.datasets} datasets x {args.shifts} shifts x {args.files} files{work}\n")
     rows = [("system", "tasks", "run wall", "tasks/s", "peak RSS", "--print-status -1")]
     for name, r in results.items():
         rows.append((name, str(r["tasks"]), f"{r['wall']:.2f} s", f"{r['tasks'] / r['wall']:.0f}",
