@@ -347,6 +347,20 @@ def bench_copy(store: Store, work: Path, size: int, repeat: int) -> dict[str, ob
         arrived(remote_dir / f"law_core_{i}.bin")
         return elapsed
 
+    def gfal2_up(i: int) -> float:
+        # the backend alone, for scale: one gfal2 filecopy with law-core's parameters, no
+        # temporary name, stat or rename around it
+        from law_core_gfal.context import get_context, signals_kept
+        from law_core_gfal.file_interface import GFALFileInterface
+
+        params = GFALFileInterface().transfer_parameters()
+        start = time.perf_counter()
+        with signals_kept():
+            get_context().filecopy(params, f"file://{src}", f"{url}gfal2_{i}.bin")
+        elapsed = time.perf_counter() - start
+        arrived(remote_dir / f"gfal2_{i}.bin")
+        return elapsed
+
     # downloads read one file that is on the server's disk
     shutil.copyfile(src, remote_dir / "down.bin")
     server.chown()
@@ -391,7 +405,7 @@ def bench_copy(store: Store, work: Path, size: int, repeat: int) -> dict[str, ob
     # every measured run reads its source from the disk: none finds it in the page cache
     # (or not) by what the run before it read
     result["upload"] = _compare(
-        _alternate({up_tool: tool_up, "law-core": law_core_up}, repeat,
+        _alternate({up_tool: tool_up, "law-core": law_core_up, GFAL2_ALONE: gfal2_up}, repeat,
                    before=lambda: _drop_from_page_cache(src)), up_tool, size)
     result["download"] = _compare(
         _alternate({down_tool: tool_down, "law-core": law_core_down, GFAL2_ALONE: gfal2_down},
