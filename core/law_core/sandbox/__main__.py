@@ -5,6 +5,7 @@ the outputs the submitting side expects."""
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import traceback
 
@@ -16,7 +17,9 @@ def main(argv: list[str]) -> int:
     the submitting side, which names it in its own failure."""
     from law_core.arguments import apply_task_sections, build_task
     from law_core.index import find_task_class
+    from law_core.sandbox.base import SANDBOX_ENV
     from law_core.sandbox.exchange import check_outputs_inside, install_callbacks, relay
+    from law_core.sandbox.task import enter_sandbox
 
     if not argv:
         print("usage: python -m law_core.sandbox MODULE.CLASS [PARAMS]", file=sys.stderr)
@@ -26,6 +29,7 @@ def main(argv: list[str]) -> int:
         cls = find_task_class(argv[0])
         apply_task_sections()  # [Family] values: the requirements it builds must match
         task = build_task(cls, argv[1:])
+        enter_sandbox(task, os.environ.get(SANDBOX_ENV, ""))
         install_callbacks(task)
         check_outputs_inside(task)
         task.run()

@@ -52,6 +52,14 @@ def _is_workflow_itself(task: Any) -> bool:
     return getattr(task, "branch", None) == -1 and hasattr(task, "create_branch_map")
 
 
+def enter_sandbox(task: Any, key: str) -> None:
+    """Inside the sandbox runner: ``task`` is in the sandbox ``key`` the submitting side
+    chose, whatever its class computes here (``sandbox = os.environ.get(...)`` reads an
+    environment the sandbox need not have), as in law."""
+    if isinstance(task, SandboxTask) and key:
+        task.__dict__["_entered_sandbox"] = key
+
+
 class SandboxTask(Task):
     """A task whose ``run()`` executes in the sandbox it names."""
 
@@ -66,7 +74,11 @@ class SandboxTask(Task):
 
     def sandbox_key(self) -> str:
         """``--sandbox`` (or the class's ``sandbox``), else the config's ``[sandbox] FAMILY``:
-        the environment can be chosen per task class by configuration alone."""
+        the environment can be chosen per task class by configuration alone. Inside, the
+        sandbox the submitting side chose (:func:`enter_sandbox`)."""
+        entered = self.__dict__.get("_entered_sandbox")
+        if entered:
+            return entered
         if self.sandbox:
             return self.sandbox
         from law_core.config import get_config

@@ -108,6 +108,19 @@ class Travels(law.SandboxTask):
                             "sandbox": os.environ.get("LAW_CORE_SANDBOX")})
 
 
+class KeyFromEnv(law.SandboxTask):
+    # as many law analyses choose their image: from the calling shell, which the sandbox
+    # does not see
+    sandbox = os.environ.get("SUITE_SANDBOX_KEY", "bash::" + os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "suite_setup.sh"))
+
+    def output(self):
+        return self.local_target("key_from_env.json")
+
+    def run(self):
+        self.output().dump({"sandbox": os.environ.get("LAW_CORE_SANDBOX")})
+
+
 class Reports(law.SandboxTask):
     def output(self):
         return self.local_target("reported.json")
@@ -117,6 +130,13 @@ class Reports(law.SandboxTask):
         self.set_progress_percentage(50)
         self.output().dump({"reported": True})
 '''
+
+
+def write_suite_tasks(directory: Path) -> None:
+    """The suite's task module ``suite_sandbox.py`` and the setup script its ``KeyFromEnv``
+    names by default."""
+    (directory / "suite_sandbox.py").write_text(SUITE_TASKS)
+    (directory / "suite_setup.sh").write_text("export SUITE_SETUP=1\n")
 
 
 #: parameter values that once did not survive the way into another process: a leading
@@ -141,7 +161,7 @@ class SandboxSuite:
 
     @pytest.fixture
     def analysis(self, tmp_path: Path) -> Path:
-        (tmp_path / "suite_sandbox.py").write_text(SUITE_TASKS)
+        write_suite_tasks(tmp_path)
         (tmp_path / "law.cfg").write_text("[sandbox]\nforward_env = SUITE_FORWARDED\n")
         return tmp_path
 
@@ -274,6 +294,15 @@ class SandboxSuite:
         facts = json.loads((analysis / "data" / "Travels" / "travelled.json").read_text())
         assert facts.pop("sandbox") == sandbox_key  # really inside
         assert facts == TRICKY_VALUES
+
+    def test_a_key_from_the_calling_environment_holds_inside(self, analysis, sandbox_key,
+                                                             sandbox_env) -> None:
+        env = dict(sandbox_env, SUITE_SANDBOX_KEY=sandbox_key)  # not forwarded
+        result = self.law_core(["run", "suite_sandbox.KeyFromEnv"], analysis, env)
+        assert result.returncode == 0, result.stderr[-3000:]
+        facts = json.loads((analysis / "data" / "KeyFromEnv" / "key_from_env.json")
+                           .read_text())
+        assert facts == {"sandbox": sandbox_key}
 
     def test_unknown_sandbox_type_names_what_is_installed(self, analysis, sandbox_env) -> None:
         result = self.run_inside(analysis, "nosuchtype::x", sandbox_env)

@@ -20,7 +20,7 @@ import pytest
 from law_core.sandbox import Mount
 from law_core.testing import SandboxSuite
 from law_core.testing.docker import python_for_user, run_as, system_user
-from law_core.testing.sandbox import SUITE_TASKS
+from law_core.testing.sandbox import write_suite_tasks
 
 LABEL = "law-core.sandbox"
 LABEL_CWD = "law-core.cwd"
@@ -328,7 +328,7 @@ def test_a_non_root_user_gets_outputs_they_own(docker_user, docker_image_tag):
         base.chmod(0o755)
         analysis = base / "analysis"
         analysis.mkdir()
-        (analysis / "suite_sandbox.py").write_text(SUITE_TASKS)
+        write_suite_tasks(analysis)
         (analysis / "law.cfg").write_text("[sandbox]\nforward_env = SUITE_FORWARDED\n")
         os.chown(analysis, docker_user.pw_uid, docker_user.pw_gid)
         python = python_for_user(docker_user.pw_name, base)

@@ -18,7 +18,7 @@ import pytest
 
 from law_core.testing import SandboxSuite
 from law_core.testing.docker import python_for_user, run_as, system_user
-from law_core.testing.sandbox import SUITE_TASKS
+from law_core.testing.sandbox import write_suite_tasks
 
 STANDIN = Path(__file__).resolve().parent / "standin"
 
@@ -273,7 +273,7 @@ def test_a_non_root_user_runs_as_themselves(rootfs):
         subprocess.run(["cp", "-a", str(rootfs), str(image)], check=True)
         analysis = base / "analysis"
         analysis.mkdir()
-        (analysis / "suite_sandbox.py").write_text(SUITE_TASKS)
+        write_suite_tasks(analysis)
         (analysis / "law.cfg").write_text("[sandbox]\nforward_env = SUITE_FORWARDED\n")
         os.chown(analysis, user.pw_uid, user.pw_gid)
         python = python_for_user(user.pw_name, base)
