@@ -407,3 +407,64 @@ def test_a_failed_job_fails_only_its_branches_without_outputs(law_core_reference
         tolerant.stderr, tolerant.stderr[-3000:]
     assert sorted(p.name for p in (tmp_path / "data" / "Downstream").glob("down_*.json")) == [
         f"down_{b}.json" for b in range(8) if b != 5]
+
+
+SANDBOX_ELSEWHERE = """
+    import os
+
+    import luigi
+
+    import law_core as law
+
+
+    class Numbers(law.Workflow):
+        def create_branch_map(self):
+            return 4
+
+        def output(self):
+            return self.local_target(f"n_{self.branch}.json")
+
+        def run(self):
+            self.output().dump({"branch": self.branch})
+
+
+    class Render(law.SandboxTask):
+        # a script of the submitting machine, named by its shell: not on the job's node
+        sandbox = "bash::" + os.environ.get("RENDER_SETUP", "/no/such/node/setup.sh")
+
+        def requires(self):
+            return Numbers.req(self)
+
+        def output(self):
+            return self.local_target("render.json")
+
+        def run(self):
+            self.output().dump(len(self.input()["collection"].targets))
+"""
+
+
+def test_a_job_checks_only_its_own_tasks_sandbox(law_core_reference_jobs, tmp_path):
+    """The submitting side checks every sandbox the run may use before anything runs; a
+    job runs only its own task, on a node that may lack the others' scripts and images
+    (every job of the workflow failed, six times, on a sandbox it would never enter)."""
+    from law_core.testing.cli import write_module
+
+    write_module(tmp_path, "elsewhere", SANDBOX_ELSEWHERE)
+    setup = tmp_path / "render_setup.sh"
+    setup.write_text("export RENDERED=1\n")
+    (tmp_path / "law.cfg").write_text("[workflow]\ndefault = processes\n"
+                                      "[Numbers]\npoll_interval = 0.5s\ntasks_per_job = 2\n")
+    env = dict(law_core_reference_jobs.env, RENDER_SETUP=str(setup))
+    env["PYTHONPATH"] = f"{tmp_path}:{env['PYTHONPATH']}"
+    result = law_core_run(tmp_path, env, "elsewhere.Render")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads((tmp_path / "data" / "Render" / "render.json").read_text()) == 4
+    assert len(law_core_reference_jobs.jobs()) == 2
+
+    # the submitting side still refuses a sandbox it cannot enter, before any job
+    (tmp_path / "data" / "Render" / "render.json").unlink()
+    missing = law_core_run(tmp_path, dict(env, RENDER_SETUP=str(tmp_path / "gone.sh")),
+                           "elsewhere.Render")
+    assert missing.returncode == 1
+    assert "gone.sh does not exist" in missing.stderr
+    assert len(law_core_reference_jobs.jobs()) == 2

@@ -94,6 +94,7 @@ def validate_task(task: Any) -> None:
     (its type, spec, script or image): before anything upstream runs."""
     from law_core.sandbox import validate_sandboxes
     from law_core.workflow.base import Workflow
+    from law_core.workflow.job_worker import JOB_ENV
 
     if isinstance(task, Workflow):
         task.check_branch()
@@ -102,7 +103,7 @@ def validate_task(task: Any) -> None:
             from law_core.registry import get_registry
 
             get_registry().job_manager(task.job_manager_name())
-    validate_sandboxes(task)
+    validate_sandboxes(task, every_task=JOB_ENV not in os.environ)  # a job: its own task
 
 
 def check_parameter_names(cls: type) -> None:

@@ -11,19 +11,24 @@ from law_core.errors import ConfigError, LawCoreError, TaskError
 SANDBOX_OPTIONS = frozenset({"forward_env", "mounts", "stage_dir", "cache_dir", "python"})
 
 
-def validate_sandboxes(task: Any = None) -> None:
+def validate_sandboxes(task: Any = None, every_task: bool = True) -> None:
     """Check the sandbox of ``task`` (``--sandbox`` or its config entry), every
     ``[sandbox] FAMILY = TYPE::NAME`` entry of the config and the class default
     ``sandbox`` of every imported :class:`SandboxTask` subclass: the type is installed,
     the spec is ``TYPE::NAME`` and the sandbox's own cheap :meth:`Sandbox.validate` passes
     (a script or venv exists, an image name is well-formed). The dependency tree is not
-    walked, so this costs the same for ten tasks and for half a million."""
+    walked, so this costs the same for ten tasks and for half a million.
+
+    ``every_task=False`` checks ``task``'s own sandbox alone: a job runs only its task,
+    on a node that need not have the scripts and images of the run's other tasks."""
     from law_core.config import get_config
     from law_core.sandbox.task import SandboxTask
 
     checked: set[str] = set()
     if isinstance(task, SandboxTask):
         _check(task.sandbox_key(), f"the sandbox of {task!r}", TaskError, checked)
+    if not every_task:
+        return
 
     config = get_config()
     for option in config.options("sandbox"):
