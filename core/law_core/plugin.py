@@ -109,7 +109,7 @@ from law_core.records import (
 
 if TYPE_CHECKING:  # for type checkers; at run time these are imported on first use
     # tasks and their targets, for plugins that look at them (law-core-provenance)
-    from law_core.arguments import apply_task_sections, build_task, task_arguments
+    from law_core.arguments import BOOL_WORDS, apply_task_sections, build_task, task_arguments
     from law_core.config import get_config
     from law_core.environment import forwarded_variables
     from law_core.events import JobEvent, TaskEvent
@@ -207,6 +207,8 @@ _LAZY = {
     "find_task_class": "law_core.index", "compress_ranges": "law_core.parameters",
     "build_task": "law_core.arguments",
     "apply_task_sections": "law_core.arguments", "Task": "law_core.task",
+    # what a boolean flag takes as its value on a command line (law-core-compat's law run)
+    "BOOL_WORDS": "law_core.arguments",
     "output_targets": "law_core.task", "fixed_parameter_defaults": "law_core.task",
     "Workflow": "law_core.workflow.base", "TargetCollection": "law_core.targets.collection",
     "TaskEvent": "law_core.events", "JobEvent": "law_core.events",
@@ -243,6 +245,7 @@ __all__ = [
     "find_task_class", "compress_ranges", "build_task", "apply_task_sections", "Task",
     "output_targets",
     "fixed_parameter_defaults", "Workflow", "TargetCollection", "TaskEvent", "JobEvent",
+    "BOOL_WORDS",
     # notifications (law-core-notifiers)
     "NotifierRecord", "Notifier", "last_traceback_line", "send_notification",
 ]

@@ -42,6 +42,7 @@ from law_core.errors import (
     TaskError,
     UnknownParameterError,
 )
+from law_core.plugin import BOOL_WORDS
 
 if TYPE_CHECKING:
     from law_core.cli.run import RunOutcome
@@ -56,7 +57,6 @@ UNHANDLED_EXCEPTION = 60
 #: what argparse exits with for an unknown option, as luigi's parser does for an unknown
 #: parameter
 USAGE_ERROR = 2
-_BOOL_WORDS = {"true", "false", "1", "0", "yes", "no", "on", "off"}
 #: luigi's options without value that law-core does without
 _DROPPED_FLAGS = ("--assistant", "--parallel-scheduling")
 #: luigi's options with a value that law-core does without
@@ -149,7 +149,7 @@ def _take_lock_options(argv: list[str]) -> tuple[list[str], dict[str, Any]]:
         flag, eq, value = argv[i].partition("=")
         flag = flag.replace("_", "-")
         if flag in flags:
-            if not eq and i + 1 < len(argv) and argv[i + 1].lower() in _BOOL_WORDS:
+            if not eq and i + 1 < len(argv) and argv[i + 1].lower() in BOOL_WORDS:
                 value, i = argv[i + 1], i + 1
             given[flags[flag]] = _parse_bool(value, flag) if (eq or value) else True
         elif flag in options:
@@ -298,7 +298,7 @@ def _take_local_scheduler(argv: list[str]) -> tuple[list[str], bool]:
         arg = argv[i]
         flag, eq, value = arg.partition("=")
         if flag.replace("_", "-") == "--local-scheduler":
-            if not eq and i + 1 < len(argv) and argv[i + 1].lower() in _BOOL_WORDS:
+            if not eq and i + 1 < len(argv) and argv[i + 1].lower() in BOOL_WORDS:
                 value, i = argv[i + 1], i + 1
             local = _parse_bool(value, flag) if (eq or value) else True
         else:
@@ -357,7 +357,7 @@ def translate(argv: list[str], task: str) -> list[str]:
         arg = argv[i]
         flag, eq, value = arg.partition("=")
         if flag in _DROPPED_FLAGS:
-            if not eq and i + 1 < len(argv) and argv[i + 1].lower() in _BOOL_WORDS:
+            if not eq and i + 1 < len(argv) and argv[i + 1].lower() in BOOL_WORDS:
                 i += 1
         elif flag in _DROPPED_OPTIONS:
             i += 0 if eq else 1
