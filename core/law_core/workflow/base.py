@@ -542,10 +542,11 @@ class Workflow(Task):
         blocked = blocked_branches(self, missing)
         if blocked:
             example = next(iter(blocked.values()))
-            logger.warning("%d branches of %s are blocked, their inputs are missing (branches "
-                           "%s; e.g. %s); the other %d run", len(blocked), type(self).__name__,
-                           _short_list(sorted(blocked)), example.removeprefix("blocked: "),
-                           len(missing) - len(blocked))
+            text = ("%d branch of %s is blocked, its inputs are missing (branch %s; e.g. %s); "
+                    if len(blocked) == 1 else "%d branches of %s are blocked, their inputs are "
+                    "missing (branches %s; e.g. %s); ") + "the other %d run"
+            logger.warning(text, len(blocked), type(self).__name__, _short_list(sorted(blocked)),
+                           example.removeprefix("blocked: "), len(missing) - len(blocked))
         failures = manager.run([b for b in missing if b not in blocked])
         if self.no_poll:
             return
@@ -557,9 +558,11 @@ class Workflow(Task):
         # a job fails as a whole; those of its branches whose outputs are all there are done
         done_anyway = sorted(b for b in failures if b in existing)
         if done_anyway:
-            logger.warning("%d branches of %s have all their outputs although their job "
-                           "failed (branches %s): they count as done", len(done_anyway),
-                           type(self).__name__, _short_list(done_anyway))
+            text = ("%d branch of %s has all its outputs although its job failed (branch %s): "
+                    "it counts as done" if len(done_anyway) == 1 else "%d branches of %s have "
+                    "all their outputs although their job failed (branches %s): they count as "
+                    "done")
+            logger.warning(text, len(done_anyway), type(self).__name__, _short_list(done_anyway))
             failures = {b: error for b, error in failures.items() if b not in existing}
         if blocked and len(failures) + len(blocked) > self.max_failures():
             raise WorkflowError(

@@ -167,8 +167,8 @@ def test_done_failed_job_surfaces_cream_reason(ana, cream):
     assert job["error"].startswith("CREAM state DONE-FAILED (exit code 0): Cannot upload file")
     assert "gsiftp://elsewhere.invalid/" in job["error"]
     assert "failed: CREAM state DONE-FAILED (exit code 0): Cannot upload file" in result.stderr
-    assert "1 branches of Work have all their outputs although their job failed " \
-        "(branches 0): they count as done" in result.stderr
+    assert "1 branch of Work has all its outputs although its job failed " \
+        "(branch 0): it counts as done" in result.stderr
     assert (ana / "data" / "Work" / "out_1_0.json").exists()
     assert result.returncode == 0, result.stderr[-3000:]
 
