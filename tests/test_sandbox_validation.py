@@ -76,6 +76,20 @@ def test_the_class_default_of_an_imported_task_is_checked(tmp_path):
     assert not (tmp_path / "upstream-ran").exists()
 
 
+def test_status_and_outputs_are_shown_without_the_sandbox(tmp_path):
+    """--print-status and the like enter no sandbox: a shell without the task's script or
+    image (say, a login node) still shows and removes outputs."""
+    write_module(tmp_path, "updown", TASKS)
+    (tmp_path / "law.cfg").write_text("[sandbox]\nDown = bash::no-such-setup.sh\n")
+    status = run_cli(["run", "updown.Down", "--print-status", "0"], tmp_path)
+    assert status.returncode == 0, status.stderr[-3000:]
+    assert "down.txt: absent" in status.stdout
+    output = run_cli(["run", "updown.Down", "--print-output", "0"], tmp_path)
+    assert output.returncode == 0, output.stderr[-3000:]
+    assert str(tmp_path / "data" / "Down" / "down.txt") in output.stdout
+    assert not (tmp_path / "upstream-ran").exists()
+
+
 def test_good_sandboxes_pass_and_the_run_goes_on(tmp_path):
     write_module(tmp_path, "updown", TASKS)
     (tmp_path / "setup.sh").write_text("true\n")

@@ -88,10 +88,10 @@ def _join_negative_values(argv: list[str]) -> list[str]:
     return joined
 
 
-def validate_task(task: Any) -> None:
+def validate_task(task: Any, sandboxes: bool = True) -> None:
     """Fail early on a branch out of range, a broken branch map, a branch selection or
-    acceptance that cannot be met, an unknown --workflow, or a sandbox that cannot work
-    (its type, spec, script or image): before anything upstream runs."""
+    acceptance that cannot be met, an unknown --workflow, or (``sandboxes``) a sandbox that
+    cannot work (its type, spec, script or image): before anything upstream runs."""
     from law_core.sandbox import validate_sandboxes
     from law_core.workflow.base import Workflow
     from law_core.workflow.job_worker import JOB_ENV
@@ -103,7 +103,8 @@ def validate_task(task: Any) -> None:
             from law_core.registry import get_registry
 
             get_registry().job_manager(task.job_manager_name())
-    validate_sandboxes(task, every_task=JOB_ENV not in os.environ)  # a job: its own task
+    if sandboxes:
+        validate_sandboxes(task, every_task=JOB_ENV not in os.environ)  # a job: its own task
 
 
 def check_parameter_names(cls: type) -> None:
@@ -161,7 +162,8 @@ def run(args: argparse.Namespace) -> int:
     rest = take_family_flags(rest, own=cls)
     apply_task_sections()
     task = build_task(cls, rest)
-    validate_task(task)
+    # --print-status and the like enter no sandbox: they work from a shell that has none
+    validate_task(task, sandboxes=all(getattr(opts, n) is None for n in INTERACTIVE_OPTIONS))
     if opts.notify:
         from law_core.notify import notify_on
 
