@@ -468,3 +468,66 @@ def test_a_job_checks_only_its_own_tasks_sandbox(law_core_reference_jobs, tmp_pa
     assert missing.returncode == 1
     assert "gone.sh does not exist" in missing.stderr
     assert len(law_core_reference_jobs.jobs()) == 2
+
+
+POLLING_BESIDE_LOCAL = """
+    import os
+    import time
+
+    import law_core as law
+
+
+    class Slow(law.Workflow):
+        def create_branch_map(self):
+            return 2
+
+        def output(self):
+            return self.local_target(f"slow_{self.branch}.json")
+
+        def run(self):
+            time.sleep(5)  # Quick runs meanwhile, even on a loaded machine
+            self.output().dump(self.branch)
+
+
+    class Quick(law.Workflow):
+        def create_branch_map(self):
+            return 6
+
+        def output(self):
+            return self.local_target(f"quick_{self.branch}.json")
+
+        def run(self):
+            time.sleep(0.2)
+            self.output().dump({"pid": os.getpid()})
+
+
+    class Both(law.Task):
+        def requires(self):
+            return [Slow.req(self), Quick.req(self)]
+
+        def output(self):
+            return self.local_target("both.json")
+
+        def run(self):
+            self.output().dump(True)
+"""
+
+
+def test_a_workflow_polling_a_batch_system_leaves_its_process_to_local_branches(
+        law_core_reference_jobs, tmp_path):
+    """With --workers 2, a workflow that only waits for its jobs holds none of the run's
+    processes: a local workflow beside it runs its branches in two processes, not one."""
+    from law_core.testing.cli import write_module
+
+    write_module(tmp_path, "polling", POLLING_BESIDE_LOCAL)
+    (tmp_path / "law.cfg").write_text("[workflow]\nSlow = processes\nQuick = local\n"
+                                      "[Slow]\npoll_interval = 0.2s\n")
+    env = dict(law_core_reference_jobs.env)
+    env["PYTHONPATH"] = f"{tmp_path}:{env['PYTHONPATH']}"
+    result = law_core_run(tmp_path, env, "polling.Both", "--workers", "2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    slow_done = max((tmp_path / "data" / "Slow" / f"slow_{b}.json").stat().st_mtime
+                    for b in range(2))
+    quick = [tmp_path / "data" / "Quick" / f"quick_{b}.json" for b in range(6)]
+    assert max(p.stat().st_mtime for p in quick) < slow_done  # while Slow's jobs ran
+    assert len({json.loads(p.read_text())["pid"] for p in quick}) == 2

@@ -4,9 +4,10 @@ and the local workflows' branch pools.
 luigi runs up to N tasks at once, each in a fork of the run's process, and a local workflow
 runs its branches in a pool. Were each pool sized N too, N workflows side by side would
 start N² processes on N cores, and trivial branches would spend their time forking and
-faulting in copied pages. Instead every running task holds one process of the budget, and a
-workflow's pool adds only the processes that are idle when it starts: alone, a workflow's
-branches use all N; beside N - 1 other tasks, they run in the workflow's own process.
+faulting in copied pages. Instead every running task holds one process of the budget (but a
+workflow that only submits to a batch system and polls), and a workflow's pool adds only the
+processes that are idle when it starts: alone, a workflow's branches use all N; beside N - 1
+other tasks, they run in the workflow's own process.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import multiprocessing
 from typing import Any
 
 _budget: ProcessBudget | None = None
+#: whether this process (one of luigi's task processes) holds one process of the budget
+_holding = False
 
 
 class ProcessBudget:
@@ -61,3 +64,19 @@ def stop_budget() -> None:
 def current_budget() -> ProcessBudget | None:
     """The run's budget; None when luigi runs tasks in this one process (``--workers 1``)."""
     return _budget
+
+
+def hold_process() -> None:
+    """This process, one of luigi's task processes, computes: it holds one process of the
+    run's budget until :func:`release_held_process`."""
+    global _holding
+    if _budget is not None and not _holding:
+        _budget.hold()
+        _holding = True
+
+
+def release_held_process() -> None:
+    global _holding
+    if _budget is not None and _holding:
+        _budget.release()
+        _holding = False

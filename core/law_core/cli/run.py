@@ -335,21 +335,16 @@ def _watch_failures() -> None:
 
     from law_core.events import TaskEvent, emit_task_event
     from law_core.process import die_with_parent
-    from law_core.process_budget import current_budget
+    from law_core.process_budget import hold_process, release_held_process
     from law_core.run_log import record_failure as record
     from law_core.task import remove_stale_temporaries
     from law_core.workflow.base import Workflow
 
     main_pid = os.getpid()
 
-    def release_process() -> None:
-        budget = current_budget()
-        if budget is not None and os.getpid() != main_pid:
-            budget.release()
-
     @luigi.Task.event_handler(luigi.Event.FAILURE)
     def on_failure(task: Any, exception: BaseException) -> None:
-        release_process()
+        release_held_process()
         record(task, exception)
         emit_task_event(TaskEvent("failure", task.task_id, task.get_task_family(),
                                   str(exception), task=task, exception=exception))
@@ -367,20 +362,28 @@ def _watch_failures() -> None:
     def on_start(task: Any) -> None:
         if os.getpid() != main_pid:  # luigi's forked worker: it must not outlive us
             die_with_parent(main_pid)
-            budget = current_budget()
-            if budget is not None:
-                budget.hold()
+            if not _only_polls(task):
+                hold_process()  # of --workers: the workflows' branch pools take the rest
         if not (isinstance(task, Workflow) and task.is_workflow()):
             remove_stale_temporaries(task)  # what a killed earlier run left
         emit_task_event(TaskEvent("start", task.task_id, task.get_task_family(), task=task))
 
     @luigi.Task.event_handler(luigi.Event.SUCCESS)
     def on_success(task: Any) -> None:
-        release_process()
+        release_held_process()
         emit_task_event(TaskEvent("success", task.task_id, task.get_task_family(),
                                   task=task))
 
     _WATCHING = True
+
+
+def _only_polls(task: Any) -> bool:
+    """A workflow whose branches run on a batch system: its process submits and waits."""
+    from law_core.workflow.base import Workflow
+    from law_core.workflow.remote import RemoteJobManager
+
+    return (isinstance(task, Workflow) and task.is_workflow()
+            and isinstance(task.job_manager(), RemoteJobManager))
 
 
 def _print_task_help(name: str) -> int:
