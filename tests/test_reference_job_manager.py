@@ -302,19 +302,27 @@ def law_core_run(cwd: Path, env: dict[str, str], *args: str) -> subprocess.Compl
                           timeout=300)
 
 
+def reference_analysis(tmp_path: Path, jobs: ReferenceJobs, name: str, module: str, config: str,
+                       **env: str) -> dict[str, str]:
+    """Write the task module ``name`` and ``law.cfg`` into ``tmp_path``; the environment
+    of law-core runs there with the reference jobs (``jobs``), plus ``env``."""
+    from law_core.testing.cli import write_module
+
+    write_module(tmp_path, name, module)
+    (tmp_path / "law.cfg").write_text(config)
+    full = dict(jobs.env, **env)
+    full["PYTHONPATH"] = f"{tmp_path}:{full['PYTHONPATH']}"
+    return full
+
+
 def test_workflows_after_workflows_run_as_job_batches(law_core_reference_jobs, tmp_path):
     """Branch-wise dependent remote workflows: each workflow's missing branches go to the
     batch system in one submission (never one job per luigi task), independent workflows
     are polled in parallel with --workers 2, and a re-run after one upstream output went
     submits exactly the two jobs that are missing."""
-    from law_core.testing.cli import write_module
-
-    write_module(tmp_path, "shape", SHAPE)
-    (tmp_path / "law.cfg").write_text("[workflow]\ndefault = processes\n"
-                                      "[Select]\npoll_interval = 0.5s\n"
-                                      "[Histogram]\npoll_interval = 0.5s\n")
-    env = dict(law_core_reference_jobs.env)
-    env["PYTHONPATH"] = f"{tmp_path}:{env['PYTHONPATH']}"
+    env = reference_analysis(tmp_path, law_core_reference_jobs, "shape", SHAPE,
+                             "[workflow]\ndefault = processes\n[Select]\npoll_interval = 0.5s\n"
+                             "[Histogram]\npoll_interval = 0.5s\n")
     result = law_core_run(tmp_path, env, "shape.Plot", "--workers", "2")
     assert result.returncode == 0, result.stderr[-3000:]
     assert len(json.loads((tmp_path / "data" / "Plot" / "plot.json").read_text())) == 12
@@ -373,14 +381,10 @@ def test_a_failed_job_fails_only_its_branches_without_outputs(law_core_reference
     outputs and are done, so the tolerance is measured against one failed branch; a re-run
     waits for the new job of that branch (the earlier failed job does not count against it);
     the downstream workflow runs everything but the branch that needs it."""
-    from law_core.testing.cli import write_module
-
-    write_module(tmp_path, "failing", FAILING_JOB)
-    (tmp_path / "law.cfg").write_text("[workflow]\ndefault = processes\n"
-                                      "[Part]\npoll_interval = 0.5s\ntasks_per_job = 4\n"
-                                      "[Downstream]\npoll_interval = 0.5s\n")
-    env = dict(law_core_reference_jobs.env)
-    env["PYTHONPATH"] = f"{tmp_path}:{env['PYTHONPATH']}"
+    env = reference_analysis(tmp_path, law_core_reference_jobs, "failing", FAILING_JOB,
+                             "[workflow]\ndefault = processes\n"
+                             "[Part]\npoll_interval = 0.5s\ntasks_per_job = 4\n"
+                             "[Downstream]\npoll_interval = 0.5s\n")
 
     def run(*args):
         return law_core_run(tmp_path, env, *args)
@@ -447,15 +451,12 @@ def test_a_job_checks_only_its_own_tasks_sandbox(law_core_reference_jobs, tmp_pa
     """The submitting side checks every sandbox the run may use before anything runs; a
     job runs only its own task, on a node that may lack the others' scripts and images
     (every job of the workflow failed, six times, on a sandbox it would never enter)."""
-    from law_core.testing.cli import write_module
-
-    write_module(tmp_path, "elsewhere", SANDBOX_ELSEWHERE)
     setup = tmp_path / "render_setup.sh"
     setup.write_text("export RENDERED=1\n")
-    (tmp_path / "law.cfg").write_text("[workflow]\ndefault = processes\n"
-                                      "[Numbers]\npoll_interval = 0.5s\ntasks_per_job = 2\n")
-    env = dict(law_core_reference_jobs.env, RENDER_SETUP=str(setup))
-    env["PYTHONPATH"] = f"{tmp_path}:{env['PYTHONPATH']}"
+    env = reference_analysis(tmp_path, law_core_reference_jobs, "elsewhere", SANDBOX_ELSEWHERE,
+                             "[workflow]\ndefault = processes\n"
+                             "[Numbers]\npoll_interval = 0.5s\ntasks_per_job = 2\n",
+                             RENDER_SETUP=str(setup))
     result = law_core_run(tmp_path, env, "elsewhere.Render")
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.loads((tmp_path / "data" / "Render" / "render.json").read_text()) == 4
@@ -517,13 +518,9 @@ def test_a_workflow_polling_a_batch_system_leaves_its_process_to_local_branches(
         law_core_reference_jobs, tmp_path):
     """With --workers 2, a workflow that only waits for its jobs holds none of the run's
     processes: a local workflow beside it runs its branches in two processes, not one."""
-    from law_core.testing.cli import write_module
-
-    write_module(tmp_path, "polling", POLLING_BESIDE_LOCAL)
-    (tmp_path / "law.cfg").write_text("[workflow]\nSlow = processes\nQuick = local\n"
-                                      "[Slow]\npoll_interval = 0.2s\n")
-    env = dict(law_core_reference_jobs.env)
-    env["PYTHONPATH"] = f"{tmp_path}:{env['PYTHONPATH']}"
+    env = reference_analysis(tmp_path, law_core_reference_jobs, "polling", POLLING_BESIDE_LOCAL,
+                             "[workflow]\nSlow = processes\nQuick = local\n"
+                             "[Slow]\npoll_interval = 0.2s\n")
     result = law_core_run(tmp_path, env, "polling.Both", "--workers", "2")
     assert result.returncode == 0, result.stderr[-3000:]
     slow_done = max((tmp_path / "data" / "Slow" / f"slow_{b}.json").stat().st_mtime
