@@ -528,3 +528,43 @@ def test_a_workflow_polling_a_batch_system_leaves_its_process_to_local_branches(
     quick = [tmp_path / "data" / "Quick" / f"quick_{b}.json" for b in range(6)]
     assert max(p.stat().st_mtime for p in quick) < slow_done  # while Slow's jobs ran
     assert len({json.loads(p.read_text())["pid"] for p in quick}) == 2
+
+
+ONE_RAISES_ONE_SLOW = """
+    import time
+
+    import law_core as law
+
+
+    class Part(law.Workflow):
+        def create_branch_map(self):
+            return 8
+
+        def output(self):
+            return self.local_target(f"part_{self.branch}.json")
+
+        def run(self):
+            if self.branch == 1:
+                raise ValueError("corrupt input of branch 1")
+            if self.branch >= 4:
+                time.sleep(1)  # the second job still runs when the first has failed
+            self.output().dump(self.branch)
+"""
+
+
+def test_a_failed_jobs_done_branches_do_not_stop_the_polling_of_the_others(
+        law_core_reference_jobs, tmp_path):
+    """One raising branch fails its job of four for good; the other three wrote their
+    outputs. Within a tolerance of one branch the workflow waits for its second job (it
+    stopped polling at once, counting four failures against one allowed, and failed with
+    'only 3 of 8 branches of Part are complete')."""
+    env = reference_analysis(tmp_path, law_core_reference_jobs, "slow", ONE_RAISES_ONE_SLOW,
+                             "[workflow]\ndefault = processes\n"
+                             "[Part]\npoll_interval = 0.2s\ntasks_per_job = 4\n")
+    result = law_core_run(tmp_path, env, "slow.Part", "--tolerance", "0.125", "--acceptance",
+                          "7", "--retries", "0")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert sorted(p.name for p in (tmp_path / "data" / "Part").glob("part_*.json")) == [
+        f"part_{b}.json" for b in range(8) if b != 1]
+    assert "3 branches of Part have all their outputs although their job failed" \
+        in result.stderr

@@ -418,7 +418,8 @@ class RemoteJobManager(JobManager):
             self._show_status(submission)
             self._show_resources(submission)
             failures = self._final_failures(submission, wanted)
-            if wf.no_poll or len(failures) > wf.max_failures():
+            if wf.no_poll or (len(failures) > wf.max_failures()
+                              and len(self._without_outputs(failures)) > wf.max_failures()):
                 return failures
             if not submission.with_status(UNSUBMITTED, SUBMITTING, RETRY, *ACTIVE) and all(
                     job.extra.get("outputs_checked")  # else the storage did not answer
@@ -919,6 +920,13 @@ class RemoteJobManager(JobManager):
                  for b in job.branches}
         return {b: job.error or "failed" for job in submission.with_status(FAILED)
                 for b in job.branches if b not in alive and b in wanted}
+
+    def _without_outputs(self, failures: dict[int, str]) -> dict[int, str]:
+        """The failed branches whose outputs are missing: a job fails as a whole, but those
+        of its branches that wrote all their outputs are done (one listing per directory).
+        Only these count against the tolerance while other jobs still run."""
+        existing = set(self.workflow.output_collection().existing_keys())
+        return {b: error for b, error in failures.items() if b not in existing}
 
     def _status_file(self, job: Job) -> Path:
         return self.job_directory() / status_file_name(job.num, job.attempt)
