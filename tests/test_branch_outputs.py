@@ -32,6 +32,8 @@ class Shaped(law.LocalWorkflow):
             "padded": lambda: f"out_{b:05d}.json",
             "twice": lambda: f"{b}/out_{b}.json",
             "per_ten": lambda: f"d{b // 10:04d}/out_{b}.json",  # files spread over dirs
+            # neighbours in different directories, each directory met again later
+            "alternating": lambda: f"m{b % 3}/d{(b + 1) * 2 // 10}/out_{b}.json",
             "shifted": lambda: f"out_{2 * (b - 3) % 7}_{b}.json",
             "braces": lambda: "{x}_" + f"{b // 10}/{{{b:>3}}}.json",
             "brace_fill": lambda: "d" + format(b // 10, "{>3") + "/" + format(b, "{>4") + ".json",
@@ -73,8 +75,8 @@ def workflow_with_files(tmp_path, how):
     return Shaped(base=str(tmp_path), how=how, branches=())  # a fresh instance
 
 
-FOLLOW_PATTERN = ["fstring", "str", "padded", "twice", "per_ten", "shifted", "plus_one",
-                  "braces", "brace_fill"]
+FOLLOW_PATTERN = ["fstring", "str", "padded", "twice", "per_ten", "alternating", "shifted",
+                  "plus_one", "braces", "brace_fill"]
 NO_PATTERN = ["slash_fill", "percent", "branch_data", "first_special", "one_special",
               "task_id", "sliced"]
 

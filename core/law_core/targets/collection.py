@@ -22,9 +22,9 @@ class LazyTargets(Mapping):
     building them: a collection of a million outputs then checks existence from the
     locations alone. Subclasses implement the Mapping methods and :meth:`located_names`."""
 
-    def located_names(self) -> dict[tuple[Any, str], list[tuple[Any, str]]] | None:
-        """The leaf file targets' basenames with their keys, by (file system, directory),
-        or None when they are known only by building the targets."""
+    def located_names(self) -> dict[tuple[Any, str], tuple[list[Any], list[str]]] | None:
+        """The leaf file targets' keys and basenames (two lists of one length), by (file
+        system, directory), or None when they are known only by building the targets."""
         return None
 
 
@@ -79,11 +79,12 @@ class TargetCollection(luigi.Target):
         if located is not None:
             return _existing_from_listings(located)
         existing: set[Any] = set()
-        # (file system, directory) -> [(key, basename)]; file systems compare by identity
-        by_directory: dict[tuple[Any, str], list[tuple[Any, str]]] = {}
+        # (file system, directory) -> (keys, basenames); file systems compare by identity
+        by_directory: dict[tuple[Any, str], tuple[list[Any], list[str]]] = {}
         is_file_target = _file_target_test()
         last: tuple[Any, str] | None = None
-        entries: list[tuple[Any, str]] = []
+        keys: list[Any] = []
+        basenames: list[str] = []
         for key, value in self.targets.items():
             if is_file_target(value):
                 leaves: Any = (value,)
@@ -97,8 +98,10 @@ class TargetCollection(luigi.Target):
                 directory, _, basename = t.path.rstrip("/").rpartition("/")
                 if last is None or last[1] != directory or last[0] is not t.fs:
                     last = (t.fs, directory)  # neighbours mostly share a directory
-                    entries = by_directory.setdefault((t.fs, directory or "/"), [])
-                entries.append((key, basename))
+                    keys, basenames = by_directory.setdefault((t.fs, directory or "/"),
+                                                              ([], []))
+                keys.append(key)
+                basenames.append(basename)
         return existing | _existing_from_listings(by_directory)
 
     def count(self) -> tuple[int, int]:
@@ -160,15 +163,19 @@ def _file_target_test() -> Callable[[Any], bool]:
     return is_file_target
 
 
-def _existing_from_listings(by_directory: dict[tuple[Any, str], list[tuple[Any, str]]]
-                            ) -> set[Any]:
+def _existing_from_listings(
+    by_directory: dict[tuple[Any, str], tuple[list[Any], list[str]]]
+) -> set[Any]:
     """Keys all of whose files are in their directory's listing."""
     present: set[Any] = set()
     missing: set[Any] = set()
-    for (fs, directory), entries in by_directory.items():
-        names = fs.existing_names(directory, [basename for _, basename in entries])
-        present |= {key for key, basename in entries if basename in names}
-        missing |= {key for key, basename in entries if basename not in names}
+    for (fs, directory), (keys, basenames) in by_directory.items():
+        found = fs.existing_names(directory, basenames)
+        if found.issuperset(basenames):  # the usual answer of a status: all there
+            present.update(keys)
+            continue
+        for key, basename in zip(keys, basenames):
+            (present if basename in found else missing).add(key)
     return present - missing if missing else present
 
 

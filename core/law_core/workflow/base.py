@@ -213,6 +213,8 @@ class Workflow(Task):
                 raise WorkflowError(f"create_branch_map() of {name} returned {raw} < 0")
             return dict(zip(range(raw), range(raw)))
         if isinstance(raw, dict):
+            if not raw or (set(map(type, raw)) == {int} and min(raw) >= 0):
+                return raw  # the usual map, checked without a frame per key
             bad = [k for k in raw if isinstance(k, bool) or not isinstance(k, int) or k < 0]
             if bad:
                 raise WorkflowError(

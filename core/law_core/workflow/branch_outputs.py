@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from itertools import groupby
+from itertools import groupby, repeat
 from typing import Any
 
 from law_core.targets.collection import LazyTargets, leaf_targets
 from law_core.targets.file import FileSystemTarget
+
+#: operations that make a value from the branch number: (int method, int operand) each
+Operations = tuple[tuple[Callable[[int, int], int], int], ...]
 
 #: below this many branches the outputs are simply built
 PATTERN_MIN_BRANCHES = 16
@@ -37,18 +40,18 @@ _BRANCH_AGNOSTIC = {("__eq__", -1), ("__ne__", -1), ("__lt__", 0), ("__ge__", 0)
 
 class _BranchStandIn(int):
     """The branch number while ``output()`` is probed (or a value computed from it by
-    ``+ - * // %`` with an int, ``fn``): written as a marker, any other use noted in
-    ``uses``."""
+    ``+ - * // %`` with an int: the operations ``ops``, each an int method and its
+    operand): written as a marker, any other use noted in ``uses``."""
 
-    def __new__(cls, specs: list[tuple[Any, str]], uses: list[str], fn: Any = None,
+    def __new__(cls, specs: list[tuple[Operations, str]], uses: list[str], ops: Operations = (),
                 value: int = _STAND_IN_VALUE) -> _BranchStandIn:
         self = super().__new__(cls, value)
-        self.specs, self.uses, self.fn = specs, uses, fn
+        self.specs, self.uses, self.ops = specs, uses, ops
         return self
 
     def __format__(self, spec: str) -> str:
         format(0, spec)  # an invalid spec raises as for an int
-        key = (self.fn, spec)
+        key = (self.ops, spec)
         if key not in self.specs:
             self.specs.append(key)
         return _MARKER.format(self.specs.index(key))
@@ -63,7 +66,7 @@ def _noting(name: str) -> Callable[..., Any]:
     plain = getattr(int, name)
 
     def method(self: _BranchStandIn, *args: Any) -> Any:
-        if not (self.fn is None and len(args) == 1 and type(args[0]) is int
+        if not (not self.ops and len(args) == 1 and type(args[0]) is int
                 and (name, args[0]) in _BRANCH_AGNOSTIC):
             self.uses.append(name)
         return plain(self, *args)
@@ -81,12 +84,8 @@ def _deriving(name: str) -> Callable[..., Any]:
         if type(other) is not int:
             self.uses.append(name)
             return plain(self, other)
-        inner = self.fn
-
-        def fn(branch: int) -> int:
-            return plain(branch if inner is None else inner(branch), other)
-
-        return _BranchStandIn(self.specs, self.uses, fn, plain(int.__int__(self), other))
+        return _BranchStandIn(self.specs, self.uses, (*self.ops, (plain, other)),
+                              plain(int.__int__(self), other))
 
     method.__name__ = name
     return method
@@ -110,11 +109,11 @@ for _name in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__
 class OutputPattern:
     """The file locations of every branch's outputs, from one probed ``output()``."""
 
-    def __init__(self, leaves: list[tuple[Any, list[str]]], specs: list[tuple[Any, str]]):
+    def __init__(self, leaves: list[tuple[Any, list[str]]], specs: list[tuple[Operations, str]]):
         #: (file system, path split at the markers: text, spec index, text, ...)
         self.leaves = leaves
-        #: per marker: how its value follows from the branch number (None: it is the
-        #: number), and its format spec
+        #: per marker: how its value follows from the branch number (the operations
+        #: applied to it in turn, none: it is the number), and its format spec
         self.specs = specs
 
     def paths(self, branch: int) -> list[str]:
@@ -122,65 +121,86 @@ class OutputPattern:
 
     def _render(self, parts: list[str], branches: list[int]) -> list[str]:
         """The text ``parts`` describe (text, marker index, text, ...), for each branch."""
-        markers = [self.specs[int(parts[i])] for i in range(1, len(parts), 2)]
-        if not markers:
+        if len(parts) == 1:
             return [parts[0]] * len(branches)
-        # the values of each marker, for all branches at once (map: no frame per branch)
-        columns = [branches if fn is None else list(map(fn, branches)) for fn, _ in markers]
-        if any("{" in spec or "}" in spec for _, spec in markers):
-            specs = [spec for _, spec in markers]
+        return self._format(parts, self._columns(parts, branches))
+
+    def _columns(self, parts: list[str], branches: list[int]) -> list[list[int]]:
+        """The values of each marker in ``parts``, for all branches at once (map: no
+        frame per branch)."""
+        columns = []
+        for i in range(1, len(parts), 2):
+            values = branches
+            for operation, operand in self.specs[int(parts[i])][0]:
+                values = list(map(operation, values, repeat(operand)))
+            columns.append(values)
+        return columns
+
+    def _format(self, parts: list[str], columns: list[list[int]]) -> list[str]:
+        """The text ``parts`` (with at least one marker) describe, for each row of marker
+        values in ``columns``."""
+        specs = [self.specs[int(parts[i])][1] for i in range(1, len(parts), 2)]
+        if any("{" in spec or "}" in spec for spec in specs):
             return ["".join(part if i % 2 == 0 else format(values[i // 2], specs[i // 2])
                             for i, part in enumerate(parts))
                     for values in zip(*columns)]
         # one str.format() per text: its braces doubled, the markers as fields
         text = "".join(
             part.replace("{", "{{").replace("}", "}}") if i % 2 == 0 else
-            f"{{{i // 2}:{markers[i // 2][1]}}}" for i, part in enumerate(parts))
+            f"{{{i // 2}:{specs[i // 2]}}}" for i, part in enumerate(parts))
         return list(map(text.format, *columns))
 
     def located_names(self, branches: list[int]
-                      ) -> dict[tuple[Any, str], list[tuple[int, str]]]:
-        """The branches' basenames by (file system, directory)."""
-        located: dict[tuple[Any, str], list[tuple[int, str]]] = {}
+                      ) -> dict[tuple[Any, str], tuple[list[int], list[str]]]:
+        """The branches and their basenames by (file system, directory)."""
+        located: dict[tuple[Any, str], tuple[list[int], list[str]]] = {}
         for fs, parts in self.leaves:
-            directories, names = self._directories_and_names(parts, branches)
-            if isinstance(directories, str):  # one directory for all branches
-                located.setdefault((fs, directories or "/"), []).extend(zip(branches, names))
-                continue
-            pairs, start = list(zip(branches, names)), 0
-            for directory, run in groupby(directories):
-                # neighbours mostly share a directory: one slice per run of them
-                end = start + len(list(run))
-                located.setdefault((fs, directory or "/"), []).extend(pairs[start:end])
+            runs, names = self._directory_runs(parts, branches)
+            start = 0
+            for directory, length in runs:
+                keys, basenames = located.setdefault((fs, directory or "/"), ([], []))
+                end = start + length
+                keys.extend(branches[start:end])
+                basenames.extend(names[start:end])
                 start = end
         return located
 
-
-    def _directories_and_names(self, parts: list[str], branches: list[int]
-                               ) -> tuple[str | list[str], list[str]]:
-        """Each branch's directory (one string when it is the same for all) and basename;
-        a trailing slash (a directory target) is dropped."""
+    def _directory_runs(self, parts: list[str], branches: list[int]
+                        ) -> tuple[list[tuple[str, int]], list[str]]:
+        """The runs of neighbouring branches that share a directory, as (directory,
+        length), and each branch's basename; a trailing slash (a directory target) is
+        dropped."""
         parts = [*parts[:-1], parts[-1].rstrip("/")]
-        if not any("/" in self.specs[int(marker)][1] for marker in parts[1::2]):
-            # a marker writes a number: the last slash is in a text part
-            for i in range(len(parts) - 1, -1, -2):
-                head, slash, tail = parts[i].rpartition("/")
-                if slash:
-                    names = self._render([tail, *parts[i + 1:]], branches)
-                    if i == 0:
-                        return head, names
-                    return self._render([*parts[:i], head], branches), names
-            return "", self._render(parts, branches)
-        # a format spec with a slash as fill: split each written path
-        split = [path.rstrip("/").rpartition("/") for path in self._render(parts, branches)]
-        return [directory for directory, _, _ in split], [name for _, _, name in split]
+        if any("/" in self.specs[int(marker)][1] for marker in parts[1::2]):
+            # a format spec with a slash as fill: split each written path
+            split = [path.rpartition("/") for path in self._render(parts, branches)]
+            runs = [(directory, len(list(run)))
+                    for directory, run in groupby(directory for directory, _, _ in split)]
+            return runs, [name for _, _, name in split]
+        # a marker writes a number: the last slash is in a text part
+        for i in range(len(parts) - 1, -1, -2):
+            head, slash, tail = parts[i].rpartition("/")
+            if slash:
+                break
+        else:
+            return [("", len(branches))], self._render(parts, branches)
+        names = self._render([tail, *parts[i + 1:]], branches)
+        if i == 0:
+            return [(head, len(branches))], names
+        # neighbours mostly share a directory: each written once per run of its values
+        directory_parts = [*parts[:i], head]
+        columns = self._columns(directory_parts, branches)
+        runs = [(self._format(directory_parts, [[value] for value in values])[0],
+                 len(list(run)))
+                for values, run in groupby(zip(*columns))]
+        return runs, names
 
 
 def output_pattern(make_branch: Callable[[int], Any], samples: list[int]
                    ) -> OutputPattern | None:
     """The pattern of the outputs of the branch tasks ``make_branch(n)`` makes, checked on
     the branches ``samples``; None when the outputs do not follow one."""
-    specs: list[tuple[Any, str]] = []
+    specs: list[tuple[Operations, str]] = []
     uses: list[str] = []
     try:
         probed = leaf_targets(make_branch(_BranchStandIn(specs, uses)).output())
