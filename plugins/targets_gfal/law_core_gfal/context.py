@@ -2,7 +2,8 @@
 
 A gfal2 context holds connections and threads that do not survive ``fork()``: a worker
 forked by a local workflow must not use its parent's. :func:`get_context` therefore keys
-the context by ``os.getpid()`` and creates a fresh one in a new process. Downloads from
+the context by ``os.getpid()`` and creates a fresh one in a new process (which is not
+enough for every backend: :mod:`law_core_gfal.helper`). Downloads from
 HTTP storage take a second context with other copy options (:func:`get_download_context`).
 """
 
@@ -17,6 +18,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from law_core.plugin import PluginError
+from law_core_gfal import helper
 
 #: ``[gfal]`` option -> XRootD client environment variable
 XRD_ENVIRONMENT = {
@@ -167,6 +169,7 @@ def _new_context(purpose: str) -> Any:
     _set_backend_verbosity(gfal2)
     with signals_kept():
         context = gfal2.creat_context()
+    helper.mark_context_created()
     _apply_context_options(context)
     if purpose == "download":
         context.set_opt_integer("CORE", "COPY_BUFFERSIZE", DOWNLOAD_BUFFER_SIZE)

@@ -25,7 +25,7 @@ from law_core.plugin import (
     redact,
     scheme_of,
 )
-from law_core_gfal import http_download, transfer
+from law_core_gfal import helper, http_download
 from law_core_gfal.context import get_context, gfal2_module, signals_kept
 from law_core_gfal.plugin import SCHEMES
 
@@ -128,11 +128,15 @@ class GFALFileInterface(FileInterface):
     # metadata
 
     def stat(self, uri: str) -> StatResult:
+        if helper.needs_helper(uri):
+            return helper.call("stat", self.options, uri)  # type: ignore[no-any-return]
         st = self._run("stat", uri, get_context().stat, uri)
         return StatResult(size=st.st_size, mtime=float(st.st_mtime),
                           is_dir=stat_module.S_ISDIR(st.st_mode))
 
     def listdir(self, uri: str) -> list[str]:
+        if helper.needs_helper(uri):
+            return helper.call("listdir", self.options, uri)  # type: ignore[no-any-return]
         try:
             names = self._run("listdir", uri, get_context().listdir, uri)
         except IsADirectoryError as err:  # GridFTP's errno for listing a file
@@ -141,15 +145,24 @@ class GFALFileInterface(FileInterface):
         return [n for n in names if n not in (".", "..")]
 
     def mkdir(self, uri: str) -> None:
+        if helper.needs_helper(uri):
+            helper.call("mkdir", self.options, uri)
+            return
         try:
             self._run("mkdir", uri, get_context().mkdir_rec, uri, 0o755)
         except FileExistsError:
             pass  # some protocols say so for an existing directory
 
     def remove(self, uri: str) -> None:
+        if helper.needs_helper(uri):
+            helper.call("remove", self.options, uri)
+            return
         self._run("remove", uri, get_context().unlink, uri)
 
     def rmdir(self, uri: str) -> None:
+        if helper.needs_helper(uri):
+            helper.call("rmdir", self.options, uri)
+            return
         try:
             self._run("rmdir", uri, get_context().rmdir, uri)
         except FileExistsError as err:
@@ -168,6 +181,9 @@ class GFALFileInterface(FileInterface):
             return False
 
     def rename(self, src_uri: str, dst_uri: str) -> None:
+        if helper.needs_helper(src_uri, dst_uri):
+            helper.call("rename", self.options, src_uri, dst_uri)
+            return
         ctx = get_context()
         try:
             self._run("rename", src_uri, ctx.rename, src_uri, dst_uri)
@@ -195,16 +211,16 @@ class GFALFileInterface(FileInterface):
         return params
 
     def copy(self, src_uri: str, dst_uri: str) -> None:
-        if transfer.needs_helper():
-            # forked after this process's parent moved files: see law_core_gfal.transfer
-            transfer.copy_in_helper(src_uri, dst_uri, self.options)
+        if helper.needs_helper(src_uri, dst_uri, transfer=True):
+            # forked from a process whose backend state this one cannot use
+            helper.call("copy", self.options, src_uri, dst_uri)
         else:
             self.copy_here(src_uri, dst_uri)
 
     def copy_here(self, src_uri: str, dst_uri: str) -> None:
         """The copy, in this process."""
         remote_to_remote = scheme_of(src_uri) != _LOCAL and scheme_of(dst_uri) != _LOCAL
-        transfer.mark_transferred()
+        helper.mark_transferred()
         if http_download.is_http_download(src_uri, dst_uri):
             http_download.download(self, src_uri, dst_uri)
             return

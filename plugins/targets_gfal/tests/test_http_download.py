@@ -213,7 +213,7 @@ import os
 import sys
 import traceback
 
-from law_core_gfal import transfer
+from law_core_gfal import helper
 from law_core_gfal.file_interface import GFALFileInterface
 
 url, work = sys.argv[1], sys.argv[2]
@@ -222,7 +222,7 @@ pid = os.fork()
 if pid == 0:
     code = 3
     try:
-        if not transfer.needs_helper():
+        if not helper.needs_helper(url, transfer=True):
             print("the forked worker would copy in-process", file=sys.stderr)
         else:
             GFALFileInterface().copy(url, f"file://{work}/child.bin")
@@ -240,7 +240,7 @@ sys.exit(os.waitstatus_to_exitcode(status))
 def test_download_in_a_process_forked_after_transfers(webdav: WebDAVServer,
                                                       tmp_path: Path) -> None:
     """A local-workflow worker forked after its parent transferred files downloads through
-    the transfer helper (law_core_gfal.transfer), byte for byte."""
+    the helper process (law_core_gfal.helper), byte for byte."""
     data = os.urandom(SIZE)
     url = _on_server(webdav, f"fork/{_unique()}/in.bin", data)
     result = subprocess.run([sys.executable, "-c", _FORK_SCRIPT, url, str(tmp_path)],

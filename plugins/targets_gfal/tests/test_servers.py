@@ -5,6 +5,10 @@ suites, and the protocol quirks the file interface evens out."""
 from __future__ import annotations
 
 import errno
+import json
+import os
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 from typing import Any, ClassVar
@@ -15,6 +19,7 @@ from law_core_gfal.file_system import GFALFileSystem
 
 import law_core as law
 from law_core.targets.remote import RemoteFileTarget
+from law_core.testing.cli import run_cli
 from law_core.testing.file_interface import FileInterfaceSuite
 from law_core.testing.remote import RemoteFileSystemSuite, counting
 
@@ -195,3 +200,165 @@ def test_law_target_on_gridftp_uris(server: str, request: pytest.FixtureRequest)
     assert target.load() == {"grid": "ftp"}
     local = gridftp.data / uri.split(str(gridftp.data), 1)[1].lstrip("/")
     assert local.read_text() == '{"grid": "ftp"}'
+
+
+# processes forked after the parent used gfal2 (law_core_gfal.helper)
+
+#: run by a fresh Python: the parent asks the server, forks, and the child uses every
+#: primitive; Globus hangs in such a child unless its requests go to the helper process
+_FORK_SCRIPT = """
+import os
+import sys
+import traceback
+
+from law_core_gfal import helper
+from law_core_gfal.file_interface import GFALFileInterface
+
+base, work = sys.argv[1], sys.argv[2]
+interface = GFALFileInterface()
+interface.mkdir(base)
+interface.listdir(base)  # the parent asked the server before forking, as scheduling does
+pid = os.fork()
+if pid == 0:
+    code = 3
+    try:
+        assert helper.needs_helper(base), "the forked child would ask in-process"
+        with open(f"{work}/up.txt", "w") as f:
+            f.write("from the child")
+        interface.mkdir(f"{base}/sub")
+        interface.copy(f"file://{work}/up.txt", f"{base}/sub/a.txt")
+        interface.rename(f"{base}/sub/a.txt", f"{base}/sub/b.txt")
+        assert interface.listdir(f"{base}/sub") == ["b.txt"]
+        assert interface.stat(f"{base}/sub/b.txt").size == 14
+        assert not interface.exists(f"{base}/sub/a.txt")
+        interface.copy(f"{base}/sub/b.txt", f"file://{work}/down.txt")
+        try:
+            interface.rmdir(f"{base}/sub")
+        except OSError as err:  # the storage's answer comes back with its errno
+            assert err.errno == 39, err
+        else:
+            raise AssertionError("a full directory was removed")
+        interface.remove(f"{base}/sub/b.txt")
+        interface.rmdir(f"{base}/sub")
+        code = 0
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        sys.stderr.flush()
+        os._exit(code)
+_, status = os.waitpid(pid, 0)
+assert interface.listdir(base) == [], "the parent asks in-process after the fork"
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+@pytest.mark.parametrize("server", ["gridftp", "ftp"])
+def test_gridftp_requests_in_a_process_forked_after_gfal2_use(
+        server: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """Every request of a child forked after its parent used gfal2 answers (Globus in the
+    child waited forever, a stat too): it goes to the helper process."""
+    base = f"{request.getfixturevalue(server).url}forked/{_unique()}"
+    result = subprocess.run([sys.executable, "-c", _FORK_SCRIPT, base, str(tmp_path)],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "down.txt").read_text() == "from the child"
+
+
+_ANALYSIS = """
+import os
+
+import law_core as law
+
+
+class Part(law.LocalWorkflow):
+    def create_branch_map(self):
+        return {i: f"part{i}" for i in range(6)}
+
+    def output(self):
+        return self.target(f"parts/{self.branch_data}.json")
+
+    def run(self):
+        self.output().dump({"part": self.branch, "pid": os.getpid()})
+
+
+class Merge(law.Task):
+    def requires(self):
+        return Part()
+
+    def output(self):
+        return self.target("merged.json")
+
+    def run(self):
+        parts = [t.load() for _, t in self.input()["collection"].iter_existing()]
+        self.output().dump({"parts": sorted(p["part"] for p in parts),
+                            "pid": os.getpid()})
+"""
+
+
+def test_run_with_two_workers_on_gridftp_outputs(gridftp: Any, tmp_path: Path) -> None:
+    """``law-core run --workers 2``: luigi forks the task processes after the scheduling
+    process listed the outputs over GridFTP; the run hung forever there."""
+    sub = f"workers/{_unique()}"
+    (tmp_path / "analysis.py").write_text(_ANALYSIS)
+    (tmp_path / "law.cfg").write_text(
+        f"[modules]\nanalysis\n\n[target]\nstore = {gridftp.url}{sub}\n")
+    result = run_cli(["run", "analysis.Merge", "--workers", "2"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    on_disk = gridftp.data / sub
+    merged = json.loads((on_disk / "Merge" / "merged.json").read_text())
+    assert merged["parts"] == list(range(6))
+    assert sorted(os.listdir(on_disk / "Part" / "parts")) == [
+        f"part{i}.json" for i in range(6)]
+    status = run_cli(["run", "analysis.Merge", "--print-status", "1"], tmp_path)
+    assert status.returncode == 0, status.stderr
+    assert "absent" not in status.stdout and "existent (6/6)" in status.stdout, status.stdout
+
+
+#: the child's request goes to a door that takes the connection and never answers
+_SILENT_DOOR_SCRIPT = """
+import os
+import socket
+import sys
+import time
+
+from law_core_gfal import helper
+from law_core_gfal.context import get_context
+from law_core_gfal.file_interface import GFALFileInterface
+
+live = sys.argv[1]
+helper.REQUEST_TIMEOUT, helper.TIMEOUT_MARGIN = 3, 0
+door = socket.socket()
+door.bind(("127.0.0.1", 0))
+door.listen(8)
+get_context()
+pid = os.fork()
+if pid == 0:
+    code = 3
+    try:
+        silent = f"gsiftp://127.0.0.1:{door.getsockname()[1]}/x"
+        start = time.monotonic()
+        try:
+            GFALFileInterface().stat(silent)
+        except TimeoutError as err:
+            assert "stat got no answer from the storage within 3 s" in str(err), err
+            assert err.filename == silent, err.filename
+            assert time.monotonic() - start < 30
+        else:
+            raise AssertionError("the silent door answered")
+        # a new helper answers the next request
+        assert GFALFileInterface().stat(live).is_dir
+        code = 0
+    finally:
+        sys.stderr.flush()
+        os._exit(code)
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def test_a_request_in_the_helper_has_a_time_bound(ftp: Any, tmp_path: Path) -> None:
+    """A helper whose request gets no answer is stopped at the bound: the request raises
+    TimeoutError naming the URI (transient: retries and failover apply), never hangs."""
+    result = subprocess.run([sys.executable, "-c", _SILENT_DOOR_SCRIPT, ftp.url],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
