@@ -63,6 +63,7 @@ def test_workflows_example_central_scheduler(tmp_path: Path, law_examples: Path,
         commands, extra_env=unreachable)
     assert law_results[1][1] == compat_results[1][1] == 60
     assert "remote scheduler 'http://localhost:1'" in compat_results[1][2]
+    assert "or run with --local-scheduler" in compat_results[1][2]
 
 
 def test_workflow_parameters_example(tmp_path: Path, law_examples: Path,

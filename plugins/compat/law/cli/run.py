@@ -101,10 +101,17 @@ def execute(args: argparse.Namespace, argv: list[str]) -> int:
     except LawCoreError as err:
         print(f"law: error: {err}", file=sys.stderr)
         return error_code(err)
-    except Exception:  # luigi's own errors (an unreachable scheduler): law's code 60
-        import traceback
+    except Exception as err:  # luigi's own errors (an unreachable scheduler): law's code 60
+        from luigi.rpc import RPCError
 
-        traceback.print_exc()
+        if isinstance(err, RPCError):
+            print(f"law: error: {err}: {err.sub_exception}; start luigi's central scheduler "
+                  "('luigid'), or run with --local-scheduler (or local_scheduler = True in "
+                  "[luigi_core] of law.cfg)", file=sys.stderr)
+        else:
+            import traceback
+
+            traceback.print_exc()
         return UNHANDLED_EXCEPTION
     return outcome(code, getattr(namespace, "outcome", None))
 
