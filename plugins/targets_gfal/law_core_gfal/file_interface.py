@@ -213,7 +213,8 @@ class GFALFileInterface(FileInterface):
     def copy(self, src_uri: str, dst_uri: str) -> None:
         if helper.needs_helper(src_uri, dst_uri, transfer=True):
             # forked from a process whose backend state this one cannot use
-            helper.call("copy", self.options, src_uri, dst_uri)
+            helper.call("copy", self.options, src_uri, dst_uri,
+                        timeout=int(self.transfer["gfal_transfer_timeout"]))
         else:
             self.copy_here(src_uri, dst_uri)
 

@@ -40,8 +40,8 @@ from law_core.plugin import StatResult, redact, scheme_of
 #: schemes whose gfal2 plugin rests on Globus, which hangs in a forked process
 GLOBUS_SCHEMES = frozenset({"gsiftp", "ftp", "srm"})
 
-#: seconds a metadata request may take in the helper before it counts as lost: gfal2's
-#: own namespace timeout (300 s) and a margin; copies get their transfer timeout and it
+#: seconds a metadata request may take in the helper before it counts as lost (gfal2's own
+#: namespace timeout), and the margin added to it, or to a copy's transfer timeout
 REQUEST_TIMEOUT = 300
 TIMEOUT_MARGIN = 60
 
@@ -115,16 +115,16 @@ def _read_line(process: subprocess.Popen[bytes], deadline: float) -> bytes:
     return bytes(line)
 
 
-def call(operation: str, options: dict[str, Any], *args: str) -> Any:
+def call(operation: str, options: dict[str, Any], *args: str,
+         timeout: int | None = None) -> Any:
     """``GFALFileInterface(**options).<operation>(*args)`` in this process's helper: its
     result (a :class:`StatResult` for ``stat``), or the OSError it raised (same errno), so
-    failover and retries work as in-process."""
+    failover and retries work as in-process. ``timeout``: the seconds the request itself
+    may take (a copy's transfer timeout; default :data:`REQUEST_TIMEOUT`), to which the
+    bound adds :data:`TIMEOUT_MARGIN`."""
     global _helper, _helper_pid
     request = (json.dumps({"op": operation, "args": args, "options": options}) + "\n").encode()
-    bound = REQUEST_TIMEOUT
-    if operation == "copy":
-        bound = int(options.get("gfal_transfer_timeout", 3600))
-    bound += TIMEOUT_MARGIN
+    bound = (REQUEST_TIMEOUT if timeout is None else timeout) + TIMEOUT_MARGIN
     with _helper_lock:
         for _attempt in range(2):
             if _helper is None or _helper_pid != os.getpid() or _helper.poll() is not None:
