@@ -316,6 +316,11 @@ def make_test_pki(directory: str | os.PathLike[str]) -> Path:
     check the subjectAltName, so the host certificate has both names. A PKI already in
     ``directory`` is reused, so that servers in one directory share one CA."""
     pki = Path(directory)
+    if pki.name == "certificates" and (pki.parent / "ca.pem").exists():
+        # a second CA in there would leave the servers' and the clients' trust apart
+        raise ServiceError(
+            f"{pki} is the trust directory that make_test_pki returns; pass the directory "
+            f"that was given to it ({pki.parent}) as the PKI")
     certs = pki / "certificates"
     names = ("ca.pem", "hostcert.pem", "hostkey.pem", "usercert.pem", "userkey.pem")
     if all((pki / name).exists() for name in names) and list(certs.glob("*.signing_policy")):

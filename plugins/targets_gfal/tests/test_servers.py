@@ -22,6 +22,7 @@ from law_core.targets.remote import RemoteFileTarget
 from law_core.testing.cli import run_cli
 from law_core.testing.file_interface import FileInterfaceSuite
 from law_core.testing.remote import RemoteFileSystemSuite, counting
+from law_core.testing.services import ServiceError, gridftp_server, make_test_pki
 
 
 def _unique() -> str:
@@ -362,3 +363,14 @@ def test_a_request_in_the_helper_has_a_time_bound(ftp: Any, tmp_path: Path) -> N
     result = subprocess.run([sys.executable, "-c", _SILENT_DOOR_SCRIPT, ftp.url],
                             cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_trust_directory_given_as_the_pki_is_refused(tmp_path: Path) -> None:
+    """``pki=`` takes the directory given to make_test_pki; its returned trust directory
+    silently made a second CA inside it, which no client trusted."""
+    certs = make_test_pki(tmp_path / "pki")
+    with pytest.raises(ServiceError, match=r"pass the directory that was given to it "
+                                           rf"\({tmp_path / 'pki'}\)"):
+        with gridftp_server(tmp_path / "ftp", pki=certs):
+            pass
+    assert not (certs / "ca.pem").exists()
