@@ -5,10 +5,15 @@ forked by a local workflow must not use its parent's. :func:`get_context` theref
 the context by ``os.getpid()`` and creates a fresh one in a new process (which is not
 enough for every backend: :mod:`law_core_gfal.helper`). Downloads from
 HTTP storage take a second context with other copy options (:func:`get_download_context`).
+
+A context is freed only while its own process goes on (:func:`reset_context`), never at
+the process's end nor in a forked child: see :func:`_keep_to_process_end`.
 """
 
 from __future__ import annotations
 
+import atexit
+import ctypes
 import logging
 import os
 import signal
@@ -176,9 +181,33 @@ def _new_context(purpose: str) -> Any:
     return context
 
 
+def _keep_to_process_end(contexts: list[Any]) -> None:
+    """Never free ``contexts``: they end with the process, with their connections.
+
+    Freeing a context ends its cached GridFTP sessions asynchronously: Globus sends QUIT
+    and, in one of its threads, frees the session's GSI credentials when the answer
+    comes. A context freed as Python shuts down (the last references go in its final
+    garbage collection) left that thread running into ``exit()``, which had already torn
+    down OpenSSL: the process died of SIGSEGV after its work was done, about one
+    ``law-core run --print-status`` in ten on ``gsiftp://`` outputs, and a batch job
+    would be reported failed with its outputs written. In a forked child the inherited
+    contexts are the parent's, on the parent's connections, and Globus's threads are gone.
+    """
+    for context in contexts:
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(context))
+
+
+@atexit.register
+def _keep_at_exit() -> None:
+    # atexit handlers run before the interpreter drops its modules' references
+    if _contexts_pid == os.getpid():
+        _keep_to_process_end(list(_contexts.values()))
+
+
 def _after_fork_in_child() -> None:
     # a lock held by another thread at fork time would never be released in the child
     global _lock, _contexts, _contexts_pid
+    _keep_to_process_end(list(_contexts.values()))
     _lock = threading.Lock()
     _contexts, _contexts_pid = {}, None
 

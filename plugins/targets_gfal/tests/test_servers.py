@@ -315,6 +315,33 @@ def test_run_with_two_workers_on_gridftp_outputs(gridftp: Any, tmp_path: Path) -
     assert "absent" not in status.stdout and "existent (6/6)" in status.stdout, status.stdout
 
 
+#: sixteen GridFTP sessions at once, all still cached in the context when the process ends
+_SESSIONS_AT_EXIT_SCRIPT = """
+import sys
+import threading
+
+from law_core_gfal.file_interface import GFALFileInterface
+
+interface = GFALFileInterface()
+threads = [threading.Thread(target=interface.listdir, args=(sys.argv[1],)) for _ in range(16)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+"""
+
+
+def test_a_process_that_used_gridftp_ends_with_its_exit_code(gridftp: Any) -> None:
+    """A process whose gfal2 context still held GridFTP sessions when it ended died of
+    SIGSEGV after its work (``--print-status`` about one run in ten, this script four in
+    ten): Globus freed a session's credentials in its thread while ``exit()`` had torn
+    down OpenSSL. A batch job would have been reported failed with its outputs written."""
+    for attempt in range(8):
+        result = subprocess.run([sys.executable, "-c", _SESSIONS_AT_EXIT_SCRIPT, gridftp.url],
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, (attempt, result.returncode, result.stderr)
+
+
 #: the child's request goes to a door that takes the connection and never answers
 _SILENT_DOOR_SCRIPT = """
 import os
