@@ -311,3 +311,71 @@ def test_a_job_without_its_python_says_its_logs_stayed(
     code, scratch, spec = _run(tmp_path, manager, job)
     assert code == 10
     assert "the job's logs were not copied" in (scratch / spec.stderr).read_text()
+
+
+class SharedFS(JobFilesOnly):
+    """Writes the job files of workers that share this host's file system."""
+
+    name = "sharedfs"
+
+    shared_fs = True
+
+
+def _run_shared(tmp_path: Path, manager: SharedFS, job: JobSubmission) -> tuple[int, Path]:
+    """The job as a batch system on a shared file system starts it: in a scratch directory,
+    with none of the submitting shell's variables."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    code = subprocess.run(list(job.command), cwd=scratch,
+                          env={"TMPDIR": str(scratch), "PATH": "/usr/bin:/bin"},
+                          capture_output=True, timeout=300).returncode
+    return code, Path(job.job_dir)
+
+
+def test_on_a_shared_file_system_the_job_uses_the_proxy_where_it_is(
+        ana: Path, tmp_path: Path, proxy: Path) -> None:
+    """The jobs inherit no variable of the submitting shell: X509_USER_PROXY points them at
+    the proxy's path here (a renewed proxy reaches waiting jobs); nothing is copied, its text
+    is in no job file."""
+    get_config().override("job", "send_proxy", "true", "the test")
+    import carried_tasks  # type: ignore[import-not-found]
+
+    manager = SharedFS(carried_tasks.Carried())
+    (job,) = manager.prepare_jobs([0], job_file_branches=[0])[2]
+    job_dir = Path(job.job_dir)
+    assert f"export X509_USER_PROXY={proxy}\n" in (job_dir / "job_env.sh").read_text()
+    assert manager.job_credentials() == []  # nothing travels
+    assert not list(job_dir.rglob("x509up*"))
+    assert "SECRET-PROXY" not in _job_files_text(job_dir)
+    code, _ = _run_shared(tmp_path, manager, job)
+    assert code == 0, [p.read_text()[-2000:] for p in job_dir.rglob("*.err")]
+    seen = json.loads((tmp_path / "store" / "Carried" / "carried_0.json").read_text())
+    assert seen["proxy"] == str(proxy) and seen["readable"]
+
+
+def test_on_a_shared_file_system_a_proxy_the_worker_cannot_see_fails_the_setup(
+        ana: Path, tmp_path: Path, proxy: Path) -> None:
+    """A proxy in the submitting host's /tmp is not on the workers: the job's setup fails
+    naming it and what to do, not its first request to the store with a GSI error."""
+    get_config().override("job", "send_proxy", "true", "the test")
+    import carried_tasks  # type: ignore[import-not-found]
+
+    manager = SharedFS(carried_tasks.Carried())
+    (job,) = manager.prepare_jobs([0], job_file_branches=[0])[2]
+    proxy.unlink()  # as the worker sees it
+    code, job_dir = _run_shared(tmp_path, manager, job)
+    assert code == 10
+    status = json.loads((job_dir / "status" / "job_1_1.json").read_text())
+    assert status["phase"] == "setup"
+    assert f"the credential file {proxy} (X509_USER_PROXY) of the submitting host is not" \
+        in status["error"] and "[job] shared_fs = false" in status["error"]
+    assert not (tmp_path / "store" / "Carried" / "carried_0.json").exists()
+
+
+def test_on_a_shared_file_system_nothing_is_pointed_at_where_no_store_needs_it(
+        ana: Path, proxy: Path) -> None:
+    import carried_tasks  # type: ignore[import-not-found]
+
+    manager = SharedFS(carried_tasks.Carried())
+    (job,) = manager.prepare_jobs([0], job_file_branches=[0])[2]
+    assert "X509_USER_PROXY" not in (Path(job.job_dir) / "job_env.sh").read_text()

@@ -20,7 +20,8 @@ job's input files, referenced by its path here (never copied into the job direct
 its contents in a job file); the job wrapper points ``X509_USER_PROXY`` /
 ``BEARER_TOKEN_FILE`` at the copy in the job's scratch directory. ``[job] send_proxy`` and
 ``send_token`` say when: ``auto`` (default) when a store presents it, ``true`` always,
-``false`` never (a site that provides its own, e.g. ARC's delegated proxy).
+``false`` never (a site that provides its own, e.g. ARC's delegated proxy). Jobs on a
+shared file system use the same files where they are: the variable points at the path here.
 """
 
 from __future__ import annotations

@@ -570,11 +570,12 @@ class RemoteJobManager(JobManager):
                     branches: list[int] | None) -> dict[str, str]:
         """For jobs without a shared file system: the credential files they take with them
         (kept for :meth:`transfer_spec`) and where they copy their logs, as variables of
-        ``job_env.sh`` (file names and a location; no secret)."""
+        ``job_env.sh`` (file names and a location; no secret). Jobs on a shared file
+        system: :meth:`_shared_credentials`."""
         self.__dict__["_job_credentials"] = []
         self.__dict__["_job_targets"] = ()
         if bundle is None:
-            return {}
+            return self._shared_credentials(branches)
         from law_core.targets.factory import target
 
         also = []  # more than the outputs: what else the jobs reach on a store
@@ -600,6 +601,21 @@ class RemoteJobManager(JobManager):
             env["LAW_CORE_JOB_CREDENTIALS"] = " ".join(
                 f"{c.variable}={c.file_name}" for c in credentials)
         return env
+
+    def _shared_credentials(self, branches: list[int] | None) -> dict[str, str]:
+        """Jobs on a shared file system use the credential files their stores need where
+        they are (a proxy renewed while jobs wait reaches them): ``X509_USER_PROXY`` /
+        ``BEARER_TOKEN_FILE`` point at the path here, as ``[job] send_proxy`` and
+        ``send_token`` say, and the job wrapper checks that the worker sees the file. (The
+        jobs inherit no variable of the submitting shell: without this they found no
+        proxy and failed at their first request to the store.)"""
+        if branches is None:
+            branches = list(self.workflow.selected_branches())
+        credentials = job_credentials(self.workflow, branches)
+        if not credentials:
+            return {}
+        return {**{c.variable: os.path.abspath(c.path) for c in credentials},
+                "LAW_CORE_JOB_SHARED_CREDENTIALS": " ".join(c.variable for c in credentials)}
 
     def _write_job_inputs(self, job_dir: Path) -> list[str]:
         """Copy the workflow's :meth:`~law_core.workflow.base.Workflow.job_input_files`
