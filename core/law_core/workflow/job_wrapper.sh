@@ -30,8 +30,8 @@
 # directory by its name; the wrapper makes it private (mode 0600: gfal2 and XRootD refuse
 # a proxy others may read) and exports VARIABLE as its path, before anything else runs.
 # Jobs on a shared file system use them where they are (LAW_CORE_JOB_SHARED_CREDENTIALS,
-# variable names; job_env.sh sets each to the path on the submitting host): a file the
-# worker does not see there fails the setup, naming it.
+# variable names; job_env.sh sets each to the path on the submitting host): for a file the
+# worker does not see there, the wrapper warns and unsets the variable.
 # With LAW_CORE_JOB_LOG_STORE (--transfer-logs), the wrapper's stdout and stderr also go to
 # files (tee), which it copies to that directory of the store as it ends, even after a
 # failure or a SIGTERM: job_N_ATTEMPT.out and .err, with law-core from the bundle.
@@ -164,12 +164,13 @@ for entry in ${LAW_CORE_JOB_CREDENTIALS:-}; do
     export "$variable=$file"
 done
 # credential files on a shared file system (job_env.sh points VARIABLE at their path on the
-# submitting host): the worker must see them there
+# submitting host); one the worker does not see is left to the tools' own search, as without
+# law-core (a store that takes another credential still works), with a warning
 for variable in ${LAW_CORE_JOB_SHARED_CREDENTIALS:-}; do
     file=${!variable:-}
     if [ ! -f "$file" ]; then
-        write_status 10 setup "the credential file $file ($variable) of the submitting host is not on $(hostname): put it on a file system the workers share and point $variable at it, or set [job] shared_fs = false to send it with the jobs"
-        exit 10
+        echo "law-core: warning: the credential file $file ($variable) of the submitting host is not on $(hostname); $variable is left unset (requests that need it will fail): put it on a file system the workers share and point $variable at it, or set [job] shared_fs = false to send it with the jobs" >&2
+        unset "$variable"
     fi
 done
 # the worker's own PATH (job_env.sh sets none with a bundle), else the system's

@@ -606,9 +606,9 @@ class RemoteJobManager(JobManager):
         """Jobs on a shared file system use the credential files their stores need where
         they are (a proxy renewed while jobs wait reaches them): ``X509_USER_PROXY`` /
         ``BEARER_TOKEN_FILE`` point at the path here, as ``[job] send_proxy`` and
-        ``send_token`` say, and the job wrapper checks that the worker sees the file. (The
-        jobs inherit no variable of the submitting shell: without this they found no
-        proxy and failed at their first request to the store.)"""
+        ``send_token`` say; where the worker does not see the file, the job wrapper warns
+        and unsets the variable. (The jobs inherit no variable of the submitting shell:
+        without this they found no proxy and failed at their first request to the store.)"""
         if branches is None:
             branches = list(self.workflow.selected_branches())
         credentials = job_credentials(self.workflow, branches)
