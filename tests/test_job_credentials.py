@@ -95,13 +95,13 @@ def proxy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-def _manager() -> NoSharedFS:
+def _manager(cls: type[JobFilesOnly] = NoSharedFS) -> Any:
     import carried_tasks  # type: ignore[import-not-found]
 
-    return NoSharedFS(carried_tasks.Carried())
+    return cls(carried_tasks.Carried())
 
 
-def _prepare(manager: NoSharedFS) -> list[JobSubmission]:
+def _prepare(manager: JobFilesOnly) -> list[JobSubmission]:
     _, _, jobs = manager.prepare_jobs([0], job_file_branches=[0])
     return jobs
 
@@ -321,15 +321,14 @@ class SharedFS(JobFilesOnly):
     shared_fs = True
 
 
-def _run_shared(tmp_path: Path, manager: SharedFS, job: JobSubmission) -> tuple[int, Path]:
+def _run_shared(tmp_path: Path, job: JobSubmission) -> subprocess.CompletedProcess:
     """The job as a batch system on a shared file system starts it: in a scratch directory,
     with none of the submitting shell's variables."""
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    code = subprocess.run(list(job.command), cwd=scratch,
+    return subprocess.run(list(job.command), cwd=scratch,
                           env={"TMPDIR": str(scratch), "PATH": "/usr/bin:/bin"},
-                          capture_output=True, timeout=300).returncode
-    return code, Path(job.job_dir)
+                          capture_output=True, text=True, timeout=300)
 
 
 def test_on_a_shared_file_system_the_job_uses_the_proxy_where_it_is(
@@ -338,17 +337,15 @@ def test_on_a_shared_file_system_the_job_uses_the_proxy_where_it_is(
     the proxy's path here (a renewed proxy reaches waiting jobs); nothing is copied, its text
     is in no job file."""
     get_config().override("job", "send_proxy", "true", "the test")
-    import carried_tasks  # type: ignore[import-not-found]
-
-    manager = SharedFS(carried_tasks.Carried())
-    (job,) = manager.prepare_jobs([0], job_file_branches=[0])[2]
+    manager = _manager(SharedFS)
+    (job,) = _prepare(manager)
     job_dir = Path(job.job_dir)
     assert f"export X509_USER_PROXY={proxy}\n" in (job_dir / "job_env.sh").read_text()
     assert manager.job_credentials() == []  # nothing travels
     assert not list(job_dir.rglob("x509up*"))
     assert "SECRET-PROXY" not in _job_files_text(job_dir)
-    code, _ = _run_shared(tmp_path, manager, job)
-    assert code == 0, [p.read_text()[-2000:] for p in job_dir.rglob("*.err")]
+    result = _run_shared(tmp_path, job)
+    assert result.returncode == 0, result.stderr[-3000:]
     seen = json.loads((tmp_path / "store" / "Carried" / "carried_0.json").read_text())
     assert seen["proxy"] == str(proxy) and seen["readable"]
 
@@ -360,16 +357,9 @@ def test_on_a_shared_file_system_a_proxy_the_worker_cannot_see_is_named_and_unse
     takes another credential still works; one that needs the proxy fails with the reason
     already in the log)."""
     get_config().override("job", "send_proxy", "true", "the test")
-    import carried_tasks  # type: ignore[import-not-found]
-
-    manager = SharedFS(carried_tasks.Carried())
-    (job,) = manager.prepare_jobs([0], job_file_branches=[0])[2]
+    (job,) = _prepare(_manager(SharedFS))
     proxy.unlink()  # as the worker sees it
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    result = subprocess.run(list(job.command), cwd=scratch,
-                            env={"TMPDIR": str(scratch), "PATH": "/usr/bin:/bin"},
-                            capture_output=True, text=True, timeout=300)
+    result = _run_shared(tmp_path, job)
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"the credential file {proxy} (X509_USER_PROXY) of the submitting host is not" \
         in result.stderr and "[job] shared_fs = false" in result.stderr
@@ -379,8 +369,5 @@ def test_on_a_shared_file_system_a_proxy_the_worker_cannot_see_is_named_and_unse
 
 def test_on_a_shared_file_system_nothing_is_pointed_at_where_no_store_needs_it(
         ana: Path, proxy: Path) -> None:
-    import carried_tasks  # type: ignore[import-not-found]
-
-    manager = SharedFS(carried_tasks.Carried())
-    (job,) = manager.prepare_jobs([0], job_file_branches=[0])[2]
+    (job,) = _prepare(_manager(SharedFS))
     assert "X509_USER_PROXY" not in (Path(job.job_dir) / "job_env.sh").read_text()
