@@ -561,7 +561,7 @@ class JobManagerSuite:
             self.wait_for(submitted, 60, "the first jobs were not submitted")
         finally:
             first.send_signal(signal.SIGKILL)
-            first.communicate()
+            first_log = first.communicate()[1]
         second = self.law_core(args, analysis, batch_env)
         assert second.returncode == 0, second.stderr[-3000:]
         assert "resuming" in second.stderr
@@ -571,7 +571,10 @@ class JobManagerSuite:
             assert len(runs.split()) == 1, f"branch {branch} ran {len(runs.split())} times"
         job_dir = self.job_dirs(analysis)[0]
         jobs = self.bookkeeping(job_dir)["jobs"]
-        assert all(job["attempt"] == 1 for job in jobs.values())
+        again = {num: job["attempt"] for num, job in jobs.items() if job["attempt"] != 1}
+        failures = [line for line in (first_log + second.stderr).splitlines()
+                    if ") failed: " in line]
+        assert not again, f"jobs submitted again (job: attempts) {again}: {failures}"
         known = self.known_jobs(self.manager(analysis, batch_env, n=4, sleep=2.0), job_dir)
         assert len(known) == len(set(known)) <= len(jobs), known  # each job known once
 
